@@ -1,0 +1,25 @@
+# The two commands of the README: `make serve` and `make test`.
+.PHONY: install web serve test lint bench
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+install:
+	bash scripts/install.sh
+
+web: install
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+serve: web
+	HF_HUB_OFFLINE=1 $(VENV)/bin/enclave serve
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: web
+	$(VENV)/bin/ruff check .
+	HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 $(PY) -m pytest -q -ra
+
+bench: install
+	HF_HUB_OFFLINE=1 $(PY) bench/ingest.py && $(PY) bench/search.py && $(PY) bench/beir.py

@@ -1,0 +1,226 @@
+"""Documents: upload, de-duplication, listing, download and deletion, all scoped to the caller."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from enclave.catalog.db import Catalog
+from enclave.catalog.models import Document
+from enclave.documents.formats import RECORD_MEDIA_TYPE, sniff
+from enclave.documents.storage import FileStorage
+from enclave.index.base import VectorIndex
+from enclave.tenancy.access import can_see, documents_visible_to
+from enclave.tenancy.errors import Forbidden, Invalid, NotFound
+from enclave.tenancy.principal import Principal
+
+STATUSES = ("queued", "processing", "ready", "failed")
+Enqueue = Callable[[str], None]
+
+
+@dataclass
+class UploadResult:
+    document: Document
+    duplicate: bool
+
+
+def _require_writer(principal: Principal) -> None:
+    if not principal.can_write:
+        raise Forbidden("Your key has the reader role, which can search and ask but not upload or delete.")
+
+
+def _clean_collection(collection: str | None) -> str:
+    c = (collection or "default").strip() or "default"
+    if len(c) > 100 or not all(ch.isalnum() or ch in "-_." for ch in c):
+        raise Invalid("A collection name is 1-100 letters, digits, '-', '_' or '.'.")
+    return c
+
+
+def _clean_filename(name: str | None) -> str:
+    # Kept for display only: strip any path a client sent and control characters.
+    base = (name or "upload").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:300] or "upload"
+
+
+class DocumentService:
+    def __init__(
+        self, catalog: Catalog, storage: FileStorage, index: Callable[[], VectorIndex], max_upload_mb: int
+    ) -> None:
+        self.catalog = catalog
+        self.storage = storage
+        self._index = index
+        self.max_bytes = max_upload_mb * 1024 * 1024
+        self.enqueue: Enqueue = lambda _doc_id: None
+
+    # --- writes ----------------------------------------------------------------------------------
+    def upload(
+        self,
+        principal: Principal,
+        filename: str | None,
+        chunks: Iterable[bytes],
+        collection: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> UploadResult:
+        _require_writer(principal)
+        collection = _clean_collection(collection)
+        filename = _clean_filename(filename)
+        staged = self.storage.stage(chunks, self.max_bytes)
+        try:
+            fmt = sniff(staged.path, filename)
+        except BaseException:
+            self.storage.discard(staged)
+            raise
+        return self._register(principal, staged, fmt.media_type, fmt.suffix, filename, collection, metadata or {})
+
+    def upload_record(
+        self,
+        principal: Principal,
+        title: str,
+        text: str,
+        external_id: str | None,
+        collection: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> UploadResult:
+        _require_writer(principal)
+        collection = _clean_collection(collection)
+        if not text.strip():
+            raise Invalid("The record's text is empty; send the content to index in 'text'.")
+        body = json.dumps({"title": title, "text": text}, ensure_ascii=False).encode()
+        staged = self.storage.stage([body], self.max_bytes)
+        name = _clean_filename(title or external_id or "record")
+        supersedes = None
+        if external_id:
+            with self.catalog.session() as s:
+                old = s.scalars(
+                    documents_visible_to(principal).where(
+                        Document.collection == collection, Document.external_id == external_id
+                    )
+                ).first()
+                supersedes = old.id if old is not None else None
+        res = self._register(
+            principal, staged, RECORD_MEDIA_TYPE, ".json", name, collection, metadata or {},
+            external_id=external_id, title=title or None, supersedes=supersedes,
+        )
+        return res
+
+    def _register(
+        self,
+        principal: Principal,
+        staged,  # type: ignore[no-untyped-def]
+        media_type: str,
+        suffix: str,
+        filename: str,
+        collection: str,
+        metadata: dict[str, Any],
+        external_id: str | None = None,
+        title: str | None = None,
+        supersedes: str | None = None,
+    ) -> UploadResult:
+        existing = self._find_same_content(principal, collection, staged.sha256)
+        if existing is not None:
+            self.storage.discard(staged)
+            return UploadResult(existing, duplicate=True)
+        key = self.storage.commit(staged, principal.tenant_id, suffix)
+        doc = Document(
+            tenant_id=principal.tenant_id,
+            collection=collection,
+            filename=filename,
+            media_type=media_type,
+            size=staged.size,
+            sha256=staged.sha256,
+            status="queued",
+            external_id=external_id,
+            title=title,
+            metadata_=metadata,
+            storage_key=key,
+            created_by=principal.key_id,
+            supersedes=supersedes,
+        )
+        try:
+            with self.catalog.session() as s:
+                s.add(doc)
+        except IntegrityError:
+            # Lost a race with an identical upload: keep the winner.
+            self.storage.delete(key)
+            existing = self._find_same_content(principal, collection, staged.sha256)
+            if existing is None:
+                raise
+            return UploadResult(existing, duplicate=True)
+        self.enqueue(doc.id)
+        return UploadResult(doc, duplicate=False)
+
+    def _find_same_content(self, principal: Principal, collection: str, sha: str) -> Document | None:
+        with self.catalog.session() as s:
+            return s.scalars(
+                documents_visible_to(principal).where(Document.collection == collection, Document.sha256 == sha)
+            ).first()
+
+    def delete(self, principal: Principal, document_id: str) -> None:
+        _require_writer(principal)
+        doc = self.get(principal, document_id)
+        self.purge(doc)
+
+    def purge(self, doc: Document) -> None:
+        """Remove from the index first, so the document is unsearchable before the call returns."""
+        self._index().delete_document(doc.tenant_id, doc.id)
+        with self.catalog.session() as s:
+            row = s.get(Document, doc.id)
+            if row is not None:
+                s.delete(row)
+        self.storage.delete(doc.storage_key)
+
+    # --- reads -------------------------------------------------------------------------------------
+    def get(self, principal: Principal, document_id: str) -> Document:
+        with self.catalog.session() as s:
+            doc = s.scalars(documents_visible_to(principal).where(Document.id == document_id)).first()
+        # Another tenant's id and an unknown id answer the same, so ids leak nothing.
+        if doc is None or not can_see(principal, doc):
+            raise NotFound("No document with that id.")
+        return doc
+
+    def file_path(self, principal: Principal, document_id: str) -> tuple[Document, Path]:
+        doc = self.get(principal, document_id)
+        return doc, self.storage.path(doc.storage_key)
+
+    def list(
+        self,
+        principal: Principal,
+        collection: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Document], int]:
+        if status and status not in STATUSES:
+            raise Invalid(f"status must be one of {', '.join(STATUSES)}.")
+        stmt = documents_visible_to(principal)
+        if collection:
+            stmt = stmt.where(Document.collection == collection)
+        if status:
+            stmt = stmt.where(Document.status == status)
+        if q:
+            stmt = stmt.where(Document.filename.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+        with self.catalog.session() as s:
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = s.scalars(
+                stmt.order_by(Document.created_at.desc(), Document.id).limit(limit).offset(offset)
+            ).all()
+        visible = [d for d in rows if can_see(principal, d)]
+        return visible, int(total)
+
+    def collections(self, principal: Principal) -> list[str]:
+        with self.catalog.session() as s:
+            rows = s.execute(
+                documents_visible_to(principal)
+                .with_only_columns(Document.collection)
+                .distinct()
+                .order_by(Document.collection)
+            ).all()
+        return [r[0] for r in rows]

@@ -1,0 +1,54 @@
+"""The vector index interface both backends (Qdrant server, Qdrant Edge) implement."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from enclave.index.sparse import SparseVector
+from enclave.tenancy.access import AccessFilter
+
+DENSE = "dense"
+SPARSE = "sparse"
+_POINT_NS = uuid.UUID("6f1c1f7e-2b7a-4c55-9d1e-0e5c1a3b9f42")
+
+
+def point_id(document_id: str, chunk_no: int) -> str:
+    """Deterministic: a retried task overwrites instead of duplicating."""
+    return str(uuid.uuid5(_POINT_NS, f"{document_id}:{chunk_no}"))
+
+
+@dataclass
+class ChunkPoint:
+    id: str
+    dense: list[float]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class VectorIndex(Protocol):
+    name: str
+
+    def ensure_collection(self, dim: int) -> None: ...
+
+    def upsert(self, points: list[ChunkPoint]) -> None: ...
+
+    def delete_document(self, tenant_id: str, document_id: str) -> None: ...
+
+    def count_document(self, tenant_id: str, document_id: str) -> int: ...
+
+    def hybrid_query(
+        self, dense: list[float], sparse: SparseVector, access: AccessFilter, limit: int, candidates: int
+    ) -> list[Hit]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...

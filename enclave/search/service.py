@@ -1,0 +1,92 @@
+"""Hybrid search: dense + BM25-style sparse retrieval fused with RRF, under the caller's access filter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from enclave.audit.service import AuditLog
+from enclave.index.base import VectorIndex
+from enclave.index.sparse import SparseEncoder
+from enclave.models.embeddings import Embedder
+from enclave.tenancy.access import vector_filter
+from enclave.tenancy.errors import Invalid
+from enclave.tenancy.principal import Principal
+
+
+@dataclass
+class SearchResult:
+    document_id: str
+    filename: str
+    page: int | None
+    text: str
+    score: float
+    chunk: int
+    title: str | None = None
+    external_id: str | None = None
+    collection: str | None = None
+
+
+class SearchService:
+    def __init__(
+        self,
+        index: Callable[[], VectorIndex],
+        embedder: Callable[[], Embedder],
+        sparse: SparseEncoder,
+        audit: AuditLog,
+        candidates: int,
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self._index = index
+        self._embedder = embedder
+        self.sparse = sparse
+        self.audit = audit
+        self.candidates = candidates
+        self._observe = observe or (lambda _stage, _s: None)
+
+    def retrieve(
+        self, principal: Principal, query: str, collection: str | None, top_k: int
+    ) -> list[SearchResult]:
+        """Retrieval without the audit record (the caller records what it returns)."""
+        query = query.strip()
+        if not query:
+            raise Invalid("The query is empty; send the words to search for in 'query'.")
+        if not 1 <= top_k <= 200:
+            raise Invalid("top_k must be between 1 and 200.")
+        t0 = time.perf_counter()
+        dense = self._embedder().embed_query(query)
+        t1 = time.perf_counter()
+        hits = self._index().hybrid_query(
+            dense.tolist(),
+            self.sparse.encode_query(query),
+            vector_filter(principal, collection),
+            limit=top_k,
+            candidates=max(self.candidates, top_k),
+        )
+        self._observe("embed_query", t1 - t0)
+        self._observe("index_query", time.perf_counter() - t1)
+        return [
+            SearchResult(
+                document_id=h.payload.get("document_id", ""),
+                filename=h.payload.get("filename", ""),
+                page=h.payload.get("page"),
+                text=h.payload.get("text", ""),
+                score=h.score,
+                chunk=int(h.payload.get("chunk", 0)),
+                title=h.payload.get("title"),
+                external_id=h.payload.get("external_id"),
+                collection=h.payload.get("collection"),
+            )
+            for h in hits
+        ]
+
+    def search(
+        self, principal: Principal, query: str, collection: str | None = None, top_k: int = 10
+    ) -> list[SearchResult]:
+        results = self.retrieve(principal, query, collection, top_k)
+        self.audit.record(
+            principal, "search", query=query, document_ids=[r.document_id for r in results],
+            collection=collection, top_k=top_k,
+        )
+        return results

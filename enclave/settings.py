@@ -1,0 +1,86 @@
+"""The one settings object. Every variable is `ENCLAVE_<NAME>`; `.env.example` documents each one."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENCLAVE_", env_file=None, extra="ignore")
+
+    # --- where state lives -------------------------------------------------------------------
+    data_dir: Path = Field(Path("./data"), description="Root for files, SQLite and the embedded index.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under data_dir.")
+    storage_dir: Path | None = Field(None, description="Uploaded originals; empty means data_dir/files.")
+
+    # --- security ------------------------------------------------------------------------------
+    operator_key: SecretStr | None = Field(None, description="Platform operator key; creates tenants.")
+
+    # --- vector index --------------------------------------------------------------------------
+    index_backend: str = Field("edge", description="edge (in-process Qdrant Edge) | qdrant (server).")
+    qdrant_url: str = Field("", description="Qdrant server URL, e.g. http://qdrant:6333.")
+    qdrant_api_key: SecretStr | None = Field(None, description="Qdrant API key.")
+    qdrant_path: str = Field("", description="qdrant-client local mode path (tests, ':memory:').")
+    collection: str = Field("enclave_chunks", description="The one Qdrant collection.")
+
+    # --- models ----------------------------------------------------------------------------------
+    embedder_url: str = Field("", description="OpenAI-compatible embeddings base URL; empty = in-process.")
+    embedder_model: str = Field("all-MiniLM-L6-v2", description="Served name of the embedding model.")
+    embedder_api_key: SecretStr | None = Field(None, description="Bearer token for the embedder.")
+    embedding_dim: int = Field(384, description="Dimension of the embedding model.")
+    embed_batch_size: int = Field(64, description="Chunks per embedding call.")
+    rerank_url: str = Field("", description="NIM-style /v1/ranking base URL; empty disables reranking.")
+    rerank_model: str = Field("", description="Served name of the reranking model.")
+    llm_url: str = Field("", description="OpenAI-compatible chat base URL; empty = in-process llama.cpp.")
+    llm_model: str = Field("smollm2", description="Served name of the chat model.")
+    llm_api_key: SecretStr | None = Field(None, description="Bearer token for the chat server.")
+    llm_context_tokens: int = Field(8192, description="Context window of the chat model in tokens.")
+    llm_timeout_s: float = Field(60.0, description="Timeout for one chat request.")
+    model_timeout_s: float = Field(30.0, description="Timeout for one embeddings/ranking request.")
+
+    # --- ingestion -------------------------------------------------------------------------------
+    broker_url: str = Field("", description="Celery broker (redis://...); empty = in-process thread pool.")
+    redis_url: str = Field("", description="Redis for rate limits and progress; defaults to broker_url.")
+    ingest_threads: int = Field(4, description="Embedded mode: ingestion threads.")
+    max_upload_mb: int = Field(100, description="Largest accepted upload.")
+    max_pages: int = Field(2000, description="Documents with more pages fail with a reason.")
+    chunk_chars: int = Field(1500, description="Target chunk size in characters.")
+    chunk_overlap: int = Field(150, description="Overlap between consecutive chunks.")
+    task_time_limit_s: int = Field(1800, description="Hard time limit of one ingestion task.")
+    task_max_retries: int = Field(5, description="Retries of one ingestion task on transient faults.")
+    lease_s: int = Field(900, description="A document stuck in queued/processing longer is re-enqueued.")
+    visibility_timeout_s: int = Field(3600, description="Redis broker: redeliver unacked tasks after.")
+    reconcile_interval_s: int = Field(60, description="How often the reconciler looks for stuck work.")
+
+    # --- search ----------------------------------------------------------------------------------
+    search_top_k: int = Field(10, description="Default number of results.")
+    search_candidates: int = Field(100, description="Candidates per retriever before fusion.")
+
+    # --- answering ---------------------------------------------------------------------------------
+    answer_min_score: float = Field(0.0, description="Below this best dense score: 'not in your documents'.")
+    rate_limit_per_minute: int = Field(120, description="Chat and search requests per tenant per minute.")
+
+    # --- gateway -----------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Listen address of `enclave serve`.")
+    port: int = Field(8000, description="Listen port of `enclave serve`.")
+    log_level: str = Field("INFO", description="Python log level.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'enclave.db').resolve()}"
+
+    def resolved_storage_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "files"
+
+    def resolved_redis_url(self) -> str:
+        return self.redis_url or self.broker_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

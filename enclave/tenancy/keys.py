@@ -1,0 +1,117 @@
+"""Tenants and API keys: created by the operator or a tenant admin, stored hashed, shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from enclave.catalog.db import Catalog
+from enclave.catalog.models import ApiKey, Tenant, utcnow
+from enclave.tenancy.errors import Forbidden, Invalid, NotFound, Unauthorized
+from enclave.tenancy.principal import Principal, Role
+
+KEY_PREFIX = "enc_"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    id: str
+    name: str
+    role: str
+    key: str  # the only time the plaintext exists
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyService:
+    def __init__(self, catalog: Catalog, operator_key: str | None) -> None:
+        self.catalog = catalog
+        self._operator_key = operator_key
+
+    # --- operator ------------------------------------------------------------------------------
+    def is_operator(self, presented: str) -> bool:
+        return bool(self._operator_key) and hmac.compare_digest(presented, self._operator_key or "")
+
+    def create_tenant(self, name: str) -> tuple[Tenant, IssuedKey]:
+        name = name.strip()
+        if not name:
+            raise Invalid("A tenant needs a non-empty name.")
+        with self.catalog.session() as s:
+            tenant = Tenant(name=name)
+            s.add(tenant)
+            s.flush()
+            issued = self._issue(s, tenant.id, f"{name} admin", Role.ADMIN)
+        return tenant, issued
+
+    # --- tenant admin --------------------------------------------------------------------------
+    def create_key(self, tenant_id: str, name: str, role: str) -> IssuedKey:
+        try:
+            parsed = Role(role)
+        except ValueError:
+            raise Invalid(f"Role must be one of admin, member, reader; got {role!r}.") from None
+        with self.catalog.session() as s:
+            if s.get(Tenant, tenant_id) is None:
+                raise NotFound(f"No tenant with id {tenant_id}.")
+            return self._issue(s, tenant_id, name.strip() or parsed.value, parsed)
+
+    def list_keys(self, principal: Principal) -> list[KeyInfo]:
+        with self.catalog.session() as s:
+            rows = s.scalars(
+                select(ApiKey).where(ApiKey.tenant_id == principal.tenant_id).order_by(ApiKey.created_at)
+            ).all()
+            return [KeyInfo(r.id, r.name, r.role, r.created_at, r.revoked_at) for r in rows]
+
+    def revoke(self, principal: Principal, key_id: str) -> None:
+        with self.catalog.session() as s:
+            row = s.get(ApiKey, key_id)
+            if row is None or row.tenant_id != principal.tenant_id:
+                raise NotFound("No key with that id in your tenant.")
+            if row.id == principal.key_id:
+                raise Forbidden("You cannot revoke the key you are signed in with; use another admin key.")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+
+    # --- every request -------------------------------------------------------------------------
+    def authenticate(self, presented: str) -> Principal:
+        """Checked on every request against the catalog, so revocation takes effect at once."""
+        key_id, _, secret = presented.removeprefix(KEY_PREFIX).partition("_")
+        if not presented.startswith(KEY_PREFIX) or not key_id or not secret:
+            raise Unauthorized("The API key is malformed. Send 'Authorization: Bearer enc_...'.")
+        with self.catalog.session() as s:
+            row = s.get(ApiKey, key_id)
+            valid = row is not None and hmac.compare_digest(row.key_hash, _hash(secret))
+            if not valid or row is None:
+                raise Unauthorized("The API key is not valid.")
+            if row.revoked_at is not None:
+                raise Unauthorized("The API key has been revoked. Ask your tenant admin for a new one.")
+            tenant = s.get(Tenant, row.tenant_id)
+            return Principal(
+                tenant_id=row.tenant_id,
+                key_id=row.id,
+                role=Role(row.role),
+                tenant_name=tenant.name if tenant else "",
+                key_name=row.name,
+            )
+
+    @staticmethod
+    def _issue(s, tenant_id: str, name: str, role: Role) -> IssuedKey:  # type: ignore[no-untyped-def]
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        s.add(ApiKey(id=key_id, tenant_id=tenant_id, name=name, role=role.value, key_hash=_hash(secret)))
+        return IssuedKey(id=key_id, name=name, role=role.value, key=f"{KEY_PREFIX}{key_id}_{secret}")

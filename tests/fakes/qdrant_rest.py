@@ -1,0 +1,128 @@
+"""FAKE Qdrant server, for tests only: the REST endpoints Enclave uses, backed by qdrant-client's local mode.
+
+A real Qdrant server cannot run on the development machines, yet the distributed tests need one index that
+a gateway and separate Celery worker processes share. This process serves the subset of the Qdrant REST
+API that `QdrantServerIndex` calls, so the production code path (QdrantClient(url=...)) is exercised
+unchanged. Run: python -m tests.fakes.qdrant_rest --port P
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from qdrant_client import QdrantClient, models
+
+app = FastAPI(title="FAKE qdrant for tests")
+client = QdrantClient(location=":memory:")
+lock = threading.Lock()
+
+
+def ok(result: Any) -> dict[str, Any]:
+    return {"result": result, "status": "ok", "time": 0.0}
+
+
+def _dump(obj: Any) -> Any:
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json", exclude_none=True)
+    if isinstance(obj, list):
+        return [_dump(o) for o in obj]
+    return obj
+
+
+@app.get("/")
+def root() -> dict[str, str]:
+    return {"title": "qdrant - FAKE for tests", "version": "1.15.0"}
+
+
+@app.get("/healthz")
+def healthz() -> str:
+    return "ok"
+
+
+@app.get("/collections")
+def collections() -> dict[str, Any]:
+    with lock:
+        return ok(_dump(client.get_collections()))
+
+
+@app.get("/collections/{name}/exists")
+def exists(name: str) -> dict[str, Any]:
+    with lock:
+        return ok({"exists": client.collection_exists(name)})
+
+
+@app.put("/collections/{name}")
+async def create(name: str, request: Request) -> dict[str, Any]:
+    body = models.CreateCollection.model_validate(await request.json())
+    with lock:
+        client.create_collection(
+            name, vectors_config=body.vectors, sparse_vectors_config=body.sparse_vectors
+        )
+    return ok(True)
+
+
+@app.put("/collections/{name}/index")
+async def index(name: str, request: Request) -> dict[str, Any]:
+    body = models.CreateFieldIndex.model_validate(await request.json())
+    with lock:
+        client.create_payload_index(name, body.field_name, field_schema=body.field_schema)
+    return ok({"operation_id": 0, "status": "completed"})
+
+
+@app.put("/collections/{name}/points")
+async def upsert(name: str, request: Request) -> dict[str, Any]:
+    body = models.PointsList.model_validate(await request.json())
+    with lock:
+        client.upsert(name, points=body.points)
+    return ok({"operation_id": 0, "status": "completed"})
+
+
+@app.post("/collections/{name}/points/delete")
+async def delete(name: str, request: Request) -> dict[str, Any]:
+    body = models.FilterSelector.model_validate(await request.json())
+    with lock:
+        client.delete(name, points_selector=body)
+    return ok({"operation_id": 0, "status": "completed"})
+
+
+@app.post("/collections/{name}/points/count")
+async def count(name: str, request: Request) -> dict[str, Any]:
+    body = models.CountRequest.model_validate(await request.json())
+    with lock:
+        return ok({"count": client.count(name, count_filter=body.filter, exact=True).count})
+
+
+@app.post("/collections/{name}/points/query")
+async def query(name: str, request: Request) -> dict[str, Any]:
+    started = time.perf_counter()
+    body = models.QueryRequest.model_validate(await request.json())
+    with lock:
+        res = client.query_points(
+            name,
+            query=body.query,
+            prefetch=body.prefetch,
+            using=body.using,
+            filter=body.filter,
+            limit=body.limit or 10,
+            with_payload=body.with_payload if body.with_payload is not None else True,
+        )
+    out = ok(_dump(res))
+    out["time"] = time.perf_counter() - started
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    a = p.parse_args()
+    uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
