@@ -7,7 +7,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.routing import Match
 
 from enclave.metrics import REQUEST_LATENCY, StateCollector, register_state
 from enclave.runtime import Runtime
@@ -18,11 +17,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _route_of(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return getattr(route, "path", "other")
-    return "unmatched"
+    # The route template, not the raw path, so ids do not explode the label set.
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched") if route is not None else "unmatched"
 
 
 def create_app(runtime: Runtime) -> FastAPI:
