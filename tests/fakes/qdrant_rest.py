@@ -36,7 +36,7 @@ def _dump(obj: Any) -> Any:
 
 @app.get("/")
 def root() -> dict[str, str]:
-    return {"title": "qdrant - FAKE for tests", "version": "1.15.0"}
+    return {"title": "qdrant - FAKE for tests", "version": "1.20.0"}
 
 
 @app.get("/healthz")
@@ -107,7 +107,7 @@ async def query(name: str, request: Request) -> dict[str, Any]:
             query=body.query,
             prefetch=body.prefetch,
             using=body.using,
-            filter=body.filter,
+            query_filter=body.filter,
             limit=body.limit or 10,
             with_payload=body.with_payload if body.with_payload is not None else True,
         )
