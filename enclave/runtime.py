@@ -6,11 +6,14 @@ import logging
 import os
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from enclave.audit.service import AuditLog
+from enclave.chat.conversations import ConversationService
+from enclave.chat.ratelimit import RateLimiter
+from enclave.chat.service import AnswerService
 from enclave.catalog.db import Catalog, migrate
 from enclave.catalog.models import Document
 from enclave.documents.service import DocumentService
@@ -84,7 +87,9 @@ class Runtime:
             settings.search_candidates,
             observe=lambda stage, s: SEARCH_STAGE.labels(stage).observe(s),
         )
-        self._lock = threading.Lock()
+        self.conversations = ConversationService(self.catalog)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.resolved_redis_url())
+        self._lock = threading.RLock()
         self.queue: TaskQueue | None = None
 
     def attach_queue(self, queue: TaskQueue) -> None:
@@ -96,6 +101,41 @@ class Runtime:
     def embedder(self) -> Embedder:
         with self._lock:
             return build_embedder(self.settings)
+
+    @cached_property
+    def chat_model(self) -> Any:
+        """The answering LLM: an OpenAI-compatible server, or llama.cpp in-process (embedded)."""
+        with self._lock:
+            st = self.settings
+            if st.llm_url:
+                from enclave.models.http_clients import ChatClient
+
+                key = st.llm_api_key.get_secret_value() if st.llm_api_key else None
+                return ChatClient(st.llm_url, st.llm_model, api_key=key, timeout_s=st.llm_timeout_s)
+            from enclave.models.local_chat import LocalChatModel
+
+            return LocalChatModel(context_tokens=st.llm_context_tokens)
+
+    @cached_property
+    def ranker(self) -> Any:
+        from enclave.models.http_clients import RankingClient
+
+        st = self.settings
+        return RankingClient(st.rerank_url, st.rerank_model, timeout_s=st.model_timeout_s)
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        from enclave.chat.tokens import default_counter
+
+        return AnswerService(
+            self.settings,
+            self.search,
+            self.conversations,
+            self.audit,
+            llm=lambda: self.chat_model,
+            counter=default_counter,
+            ranker=(lambda: self.ranker) if self.settings.rerank_url else None,
+        )
 
     @cached_property
     def index(self) -> VectorIndex:
@@ -112,7 +152,7 @@ class Runtime:
     def close(self) -> None:
         if self.queue is not None:
             self.queue.close()
-        for name in ("embedder", "index"):
+        for name in ("embedder", "index", "chat_model", "ranker"):
             if name in self.__dict__:
                 try:
                     self.__dict__[name].close()

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     llm_url: str = Field("", description="OpenAI-compatible chat base URL; empty = in-process llama.cpp.")
     llm_model: str = Field("smollm2", description="Served name of the chat model.")
     llm_api_key: SecretStr | None = Field(None, description="Bearer token for the chat server.")
-    llm_context_tokens: int = Field(8192, description="Context window of the chat model in tokens.")
+    llm_context_tokens: int = Field(4096, description="Context window of the chat model in tokens.")
     llm_timeout_s: float = Field(60.0, description="Timeout for one chat request.")
     model_timeout_s: float = Field(30.0, description="Timeout for one embeddings/ranking request.")
 
@@ -61,7 +61,12 @@ class Settings(BaseSettings):
     search_candidates: int = Field(100, description="Candidates per retriever before fusion.")
 
     # --- answering ---------------------------------------------------------------------------------
-    answer_min_score: float = Field(0.0, description="Below this best dense score: 'not in your documents'.")
+    answer_min_score: float = Field(
+        0.25, description="Passages below this cosine relevance are not used; none left: 'not in your documents'."
+    )
+    answer_top_k: int = Field(6, description="Passages given to the LLM as numbered sources.")
+    query_rewrite: str = Field("history", description="Follow-up rewriting: history (prefix) | llm.")
+    max_request_kb: int = Field(256, description="Largest chat request body in KiB.")
     rate_limit_per_minute: int = Field(120, description="Chat and search requests per tenant per minute.")
 
     # --- gateway -----------------------------------------------------------------------------------

@@ -118,6 +118,7 @@ class SearchHit(BaseModel):
     title: str | None = None
     external_id: str | None = None
     collection: str | None = None
+    relevance: float | None = None
 
 
 class SearchOut(BaseModel):

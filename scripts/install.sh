@@ -22,6 +22,16 @@ PIP="$VENV/bin/python -m pip"
 $PIP install -q --upgrade pip wheel setuptools
 # CPU torch first: a bare "torch" requirement would pull a multi-GB CUDA build.
 $PIP install -q "torch==2.13.0"
+# llama.cpp: built once per machine into a wheel cache, portably (AVX2, no -march=native: a native build
+# died with SIGILL on these VMs, whose CPU flags promise more than the hypervisor delivers).
+LLAMA_VERSION=0.3.36
+WHEELS=${ENCLAVE_WHEEL_CACHE:-$HOME/.cache/enclave/wheels/llama-avx2-$LLAMA_VERSION}
+if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+  mkdir -p "$WHEELS"
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF" \
+    $PIP wheel -q --no-deps --no-cache-dir -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+fi
+$PIP install -q --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-*.whl
 $PIP install -q -e ".[dev,llm]"
 # unstructured-inference pins a CUDA torch through its extras; its PDF helpers need none of that.
 $PIP install -q --no-deps unstructured-inference

@@ -11,6 +11,8 @@ from enclave.tenancy.access import AccessFilter
 
 DENSE = "dense"
 SPARSE = "sparse"
+# Reciprocal rank fusion constant: 1/(k + rank). 60 is the value of the original RRF paper.
+RRF_K = 60
 _POINT_NS = uuid.UUID("6f1c1f7e-2b7a-4c55-9d1e-0e5c1a3b9f42")
 
 
@@ -32,6 +34,7 @@ class Hit:
     id: str
     score: float
     payload: dict[str, Any] = field(default_factory=dict)
+    dense: list[float] | None = None  # the stored dense vector, when asked for
 
 
 class VectorIndex(Protocol):
@@ -46,7 +49,13 @@ class VectorIndex(Protocol):
     def count_document(self, tenant_id: str, document_id: str) -> int: ...
 
     def hybrid_query(
-        self, dense: list[float], sparse: SparseVector, access: AccessFilter, limit: int, candidates: int
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        access: AccessFilter,
+        limit: int,
+        candidates: int,
+        with_dense: bool = False,
     ) -> list[Hit]: ...
 
     def ping(self) -> None: ...

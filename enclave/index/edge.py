@@ -11,11 +11,10 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
-from enclave.index.base import DENSE, SPARSE, ChunkPoint, Hit
+from enclave.index.base import DENSE, RRF_K, SPARSE, ChunkPoint, Hit
 from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
-RRF_K = 60
 
 
 def to_edge_filter(access: AccessFilter) -> qe.Filter:
@@ -92,7 +91,13 @@ class EdgeIndex:
         return self._shard().count(qe.CountRequest(exact=True, filter=_document_filter(tenant_id, document_id)))
 
     def hybrid_query(
-        self, dense: list[float], sparse: SparseVector, access: AccessFilter, limit: int, candidates: int
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        access: AccessFilter,
+        limit: int,
+        candidates: int,
+        with_dense: bool = False,
     ) -> list[Hit]:
         flt = to_edge_filter(access)
         prefetches = [qe.Prefetch(limit=candidates, query=qe.Query.Nearest(dense, using=DENSE), filter=flt)]
@@ -105,9 +110,23 @@ class EdgeIndex:
                 )
             )
         res = self._shard().query(
-            qe.QueryRequest(limit=limit, query=qe.Fusion.Rrf(k=RRF_K), prefetches=prefetches, with_payload=True)
+            qe.QueryRequest(
+                limit=limit,
+                query=qe.Fusion.Rrf(k=RRF_K),
+                prefetches=prefetches,
+                with_payload=True,
+                with_vector=[DENSE] if with_dense else False,
+            )
         )
-        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res]
+        return [
+            Hit(
+                id=str(p.id),
+                score=float(p.score),
+                payload=dict(p.payload or {}),
+                dense=list(p.vector[DENSE]) if with_dense and isinstance(p.vector, dict) else None,
+            )
+            for p in res
+        ]
 
     def ping(self) -> None:
         self._shard()

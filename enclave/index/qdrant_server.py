@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qdrant_client import QdrantClient, models
 
-from enclave.index.base import DENSE, SPARSE, ChunkPoint, Hit
+from enclave.index.base import DENSE, RRF_K, SPARSE, ChunkPoint, Hit
 from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
@@ -89,7 +89,13 @@ class QdrantServerIndex:
         ).count
 
     def hybrid_query(
-        self, dense: list[float], sparse: SparseVector, access: AccessFilter, limit: int, candidates: int
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        access: AccessFilter,
+        limit: int,
+        candidates: int,
+        with_dense: bool = False,
     ) -> list[Hit]:
         flt = to_qdrant_filter(access)
         prefetch = [models.Prefetch(query=dense, using=DENSE, limit=candidates, filter=flt)]
@@ -105,11 +111,20 @@ class QdrantServerIndex:
         res = self.client.query_points(
             self.collection,
             prefetch=prefetch,
-            query=models.FusionQuery(fusion=models.Fusion.RRF),
+            query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
             limit=limit,
             with_payload=True,
+            with_vectors=[DENSE] if with_dense else False,
         )
-        return [Hit(id=str(p.id), score=float(p.score), payload=p.payload or {}) for p in res.points]
+        return [
+            Hit(
+                id=str(p.id),
+                score=float(p.score),
+                payload=p.payload or {},
+                dense=p.vector.get(DENSE) if with_dense and isinstance(p.vector, dict) else None,  # type: ignore[arg-type]
+            )
+            for p in res.points
+        ]
 
     def ping(self) -> None:
         self.client.get_collections()

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from enclave.audit.service import AuditLog
 from enclave.index.base import VectorIndex
 from enclave.index.sparse import SparseEncoder
@@ -26,6 +28,7 @@ class SearchResult:
     title: str | None = None
     external_id: str | None = None
     collection: str | None = None
+    relevance: float | None = None  # cosine similarity of query and chunk, comparable across queries
 
 
 class SearchService:
@@ -46,7 +49,7 @@ class SearchService:
         self._observe = observe or (lambda _stage, _s: None)
 
     def retrieve(
-        self, principal: Principal, query: str, collection: str | None, top_k: int
+        self, principal: Principal, query: str, collection: str | None, top_k: int, with_relevance: bool = False
     ) -> list[SearchResult]:
         """Retrieval without the audit record (the caller records what it returns)."""
         query = query.strip()
@@ -63,6 +66,7 @@ class SearchService:
             vector_filter(principal, collection),
             limit=top_k,
             candidates=max(self.candidates, top_k),
+            with_dense=with_relevance,
         )
         self._observe("embed_query", t1 - t0)
         self._observe("index_query", time.perf_counter() - t1)
@@ -77,6 +81,7 @@ class SearchService:
                 title=h.payload.get("title"),
                 external_id=h.payload.get("external_id"),
                 collection=h.payload.get("collection"),
+                relevance=float(np.dot(dense, np.asarray(h.dense, dtype=np.float32))) if h.dense else None,
             )
             for h in hits
         ]

@@ -13,5 +13,6 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 @router.post("/search")
 async def search(body: SearchIn, principal: PrincipalDep, rt: RuntimeDep) -> SearchOut:
+    rt.rate_limiter.check(principal.tenant_id)
     results = await run_in_threadpool(rt.search.search, principal, body.query, body.collection, body.top_k)
     return SearchOut(results=[SearchHit(**r.__dict__) for r in results])
