@@ -1,0 +1,65 @@
+// The sign-in form: checks an API key against /v1/me before keeping it for this tab.
+import { useState } from 'preact/hooks';
+import { Api, type Me } from '../lib/api';
+import { errorMessage } from './common';
+
+export function SignIn({ notice, onSignedIn }: { notice: string | null; onSignedIn: (key: string, me: Me) => void }) {
+  const [key, setKey] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const trimmed = key.trim();
+    if (!trimmed) {
+      setError('Enter the API key your administrator gave you.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const me = await new Api(trimmed, () => undefined).me();
+      onSignedIn(trimmed, me);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const message = error ?? notice;
+  return (
+    <main class="centered">
+      <form class="card signin" onSubmit={submit} aria-labelledby="signin-title" noValidate>
+        <h1 id="signin-title">
+          <span class="brand-mark" aria-hidden="true">◆</span> Sign in to Enclave
+        </h1>
+        <p class="muted">Your documents stay on your organisation's machines. Sign in with your API key.</p>
+        <label for="api-key">API key</label>
+        <input
+          id="api-key"
+          name="api-key"
+          type="password"
+          autoComplete="off"
+          spellcheck={false}
+          value={key}
+          onInput={(e) => setKey(e.currentTarget.value)}
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={message ? 'signin-error' : 'signin-hint'}
+          autofocus
+        />
+        <p id="signin-hint" class="hint">
+          The key is kept in this tab only and forgotten when you sign out or close it.
+        </p>
+        {message && (
+          <p id="signin-error" class="banner error" role="alert">
+            {message}
+          </p>
+        )}
+        <button type="submit" class="button primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,6 @@
+// Entry point: mounts the app.
+import { render } from 'preact';
+import { App } from './components/App';
+import './styles.css';
+
+render(<App />, document.getElementById('app')!);
