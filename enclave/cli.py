@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import threading
+from pathlib import Path
 
 from enclave.settings import Settings, get_settings
 
@@ -44,9 +45,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Everything in one process: SQLite, Qdrant Edge, in-process models, a local ingestion pool."""
     overrides = {"host": args.host, "port": args.port}
     if args.data_dir:
-        overrides["data_dir"] = args.data_dir
+        overrides["data_dir"] = Path(args.data_dir)
     settings = get_settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    settings = settings.model_copy(update={"broker_url": ""})
+    # Embedded means embedded: no broker and no Redis, whatever the environment says.
+    settings = settings.model_copy(update={"broker_url": "", "redis_url": ""})
     return _serve_http(settings, embedded=True)
 
 
@@ -61,7 +63,6 @@ def _serve_http(settings: Settings, embedded: bool) -> int:
     import uvicorn
 
     from gateway.app import create_app
-    from ingest.reconciler import reconcile_once
 
     _setup_logging(settings)
     rt = _runtime(settings, embedded)
@@ -74,7 +75,9 @@ def _serve_http(settings: Settings, embedded: bool) -> int:
 
         with rt.catalog.session() as s:
             s.execute(
-                update(Document).where(Document.status == "processing").values(status="queued", lease_until=None)
+                update(Document)
+                .where(Document.status == "processing")
+                .values(status="queued", lease_until=None)
             )
         from sqlalchemy import select
 
@@ -85,12 +88,13 @@ def _serve_http(settings: Settings, embedded: bool) -> int:
         threading.Thread(
             target=_reconcile_loop, args=(rt, settings.reconcile_interval_s, stop), daemon=True
         ).start()
-    else:
-        reconcile_once  # noqa: B018 - distributed mode reconciles from the worker's beat
     app = create_app(rt)
     logging.getLogger(__name__).info(
         "Enclave listening on http://%s:%d (%s mode, data in %s)",
-        settings.host, settings.port, "embedded" if embedded else "distributed", settings.data_dir.resolve(),
+        settings.host,
+        settings.port,
+        "embedded" if embedded else "distributed",
+        settings.data_dir.resolve(),
     )
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
@@ -112,7 +116,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     migrate(settings.resolved_database_url())
     argv = ["worker", "-Q", QUEUE, "--concurrency", str(args.concurrency), "--loglevel", settings.log_level]
     if args.beat:
-        argv.append("--beat")
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
     if args.hostname:
         argv += ["--hostname", args.hostname]
     app.worker_main(argv)

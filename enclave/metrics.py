@@ -21,7 +21,9 @@ INGEST_STAGE = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 SEARCH_STAGE = Histogram(
-    "enclave_search_stage_duration_seconds", "Search time by stage.", ["stage"],
+    "enclave_search_stage_duration_seconds",
+    "Search time by stage.",
+    ["stage"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
 INGEST_OUTCOMES = Counter("enclave_ingest_documents_total", "Finished ingestion attempts.", ["outcome"])

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from enclave.audit.service import AuditLog
+from enclave.catalog.db import Catalog, migrate
+from enclave.catalog.models import Document
 from enclave.chat.conversations import ConversationService
 from enclave.chat.ratelimit import RateLimiter
 from enclave.chat.service import AnswerService
-from enclave.catalog.db import Catalog, migrate
-from enclave.catalog.models import Document
 from enclave.documents.service import DocumentService
 from enclave.documents.storage import FileStorage
 from enclave.index.base import VectorIndex

@@ -62,7 +62,8 @@ class Settings(BaseSettings):
 
     # --- answering ---------------------------------------------------------------------------------
     answer_min_score: float = Field(
-        0.25, description="Passages below this cosine relevance are not used; none left: 'not in your documents'."
+        0.25,
+        description="Passages below this cosine relevance are not used; none left: 'not in your documents'.",
     )
     answer_top_k: int = Field(6, description="Passages given to the LLM as numbered sources.")
     query_rewrite: str = Field("history", description="Follow-up rewriting: history (prefix) | llm.")

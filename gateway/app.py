@@ -14,6 +14,14 @@ from gateway import errors
 from gateway.routers import admin, documents, health, search
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The UI loads nothing from other hosts (air-gapped sites) and may not be framed.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
+    "style-src 'self' 'unsafe-inline'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _route_of(request: Request) -> str:
@@ -68,9 +76,9 @@ def _mount_web(app: FastAPI) -> None:
         index = STATIC_DIR / "index.html"
         candidate = (STATIC_DIR / path).resolve()
         if path and candidate.is_file() and STATIC_DIR.resolve() in candidate.parents:
-            return FileResponse(candidate)
+            return FileResponse(candidate, headers={"X-Content-Type-Options": "nosniff"})
         if index.is_file():
-            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            return FileResponse(index, headers={"Cache-Control": "no-cache", **PAGE_HEADERS})
         return JSONResponse(
             {"detail": "The web UI is not built. Run `cd web && npm ci && npm run build`."}, status_code=404
         )

@@ -32,7 +32,9 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        return JSONResponse({"detail": "The request is not valid: " + "; ".join(parts) + "."}, status_code=422)
+        return JSONResponse(
+            {"detail": "The request is not valid: " + "; ".join(parts) + "."}, status_code=422
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:

@@ -75,11 +75,23 @@ class DocumentOut(BaseModel):
     @classmethod
     def of(cls, doc: Document, duplicate: bool = False) -> DocumentOut:
         return cls(
-            id=doc.id, filename=doc.filename, collection=doc.collection, media_type=doc.media_type,
-            size=doc.size, sha256=doc.sha256, status=doc.status, progress=round(doc.progress, 3),
-            error=doc.error, pages=doc.pages, chunks=doc.chunks, external_id=doc.external_id,
-            title=doc.title, metadata=doc.metadata_ or {}, created_at=doc.created_at,
-            updated_at=doc.updated_at, duplicate=duplicate,
+            id=doc.id,
+            filename=doc.filename,
+            collection=doc.collection,
+            media_type=doc.media_type,
+            size=doc.size,
+            sha256=doc.sha256,
+            status=doc.status,
+            progress=round(doc.progress, 3),
+            error=doc.error,
+            pages=doc.pages,
+            chunks=doc.chunks,
+            external_id=doc.external_id,
+            title=doc.title,
+            metadata=doc.metadata_ or {},
+            created_at=doc.created_at,
+            updated_at=doc.updated_at,
+            duplicate=duplicate,
         )
 
 

@@ -26,8 +26,11 @@ class Chunk:
     section: str | None
 
     def embedding_text(self, doc_title: str | None) -> str:
-        """What the models see: the section (or document) title gives a short chunk its context."""
-        head = self.section or doc_title
+        """What the models see: the document and section titles give a short chunk its context."""
+        heads = [h for h in (doc_title, self.section) if h]
+        if len(heads) == 2 and heads[1].lower().startswith(heads[0].lower()):
+            heads = heads[1:]
+        head = " — ".join(heads)
         if head and not self.text.startswith(head):
             return f"{head}\n{self.text}"
         return self.text

@@ -86,13 +86,16 @@ def pdf_page_count(path: Path) -> int:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError(
-                "The PDF is password-protected. Remove the password (or print it to a new PDF) and upload again."
+                "The PDF is password-protected. Remove the password (or print it to a new PDF) "
+                "and upload again."
             )
         return len(reader.pages)
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise DocumentError(f"The PDF is damaged and cannot be read ({exc}). Re-export it and upload again.") from exc
+        raise DocumentError(
+            f"The PDF is damaged and cannot be read ({exc}). Re-export it and upload again."
+        ) from exc
     except Exception as exc:
         if "password" in str(exc).lower() or "decrypt" in str(exc).lower():
             raise DocumentError(
@@ -129,7 +132,10 @@ def _pdf_windows(path: Path, pages: int) -> Iterator[Window]:
 
 
 _WIDE_BOMS = {
-    b"\xff\xfe\x00\x00": "utf-32", b"\x00\x00\xfe\xff": "utf-32", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16",
+    b"\xff\xfe\x00\x00": "utf-32",
+    b"\x00\x00\xfe\xff": "utf-32",
+    b"\xff\xfe": "utf-16",
+    b"\xfe\xff": "utf-16",
 }
 
 
@@ -201,4 +207,6 @@ def explain(exc: Exception, media_type: str) -> str:
         return f"The {label} file is password-protected or encrypted. Remove the protection and upload again."
     if isinstance(exc, UnicodeError):
         return f"The text encoding of this {label} file could not be recognised ({msg}). Save it as UTF-8."
-    return f"The {label} file could not be parsed ({type(exc).__name__}: {msg}). Check that it opens correctly."
+    return (
+        f"The {label} file could not be parsed ({type(exc).__name__}: {msg}). Check that it opens correctly."
+    )

@@ -162,7 +162,8 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
     indexer = _Indexer(rt, doc)
     try:
         # A retry starts clean: points of an interrupted attempt are removed, then rewritten.
-        rt.index.delete_document(doc.tenant_id, doc.id)
+        if doc.attempts > 1:
+            rt.index.delete_document(doc.tenant_id, doc.id)
         t0 = time.perf_counter()
         pages, windows = open_document(path, doc.media_type, rt.settings.max_pages)
         chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap)
@@ -172,7 +173,7 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
             for chunk in chunker.chunks(window.blocks):
                 indexer.add(chunk)
             indexer.flush()
-            if not _progress(rt, doc.id, 0.05 + 0.9 * window.done):
+            if window.done < 1.0 and not _progress(rt, doc.id, 0.05 + 0.9 * window.done):
                 rt.index.delete_document(doc.tenant_id, doc.id)
                 return Outcome("deleted")
             t0 = time.perf_counter()
@@ -226,7 +227,9 @@ def give_up(rt: Runtime, document_id: str, reason: str) -> None:
         row = s.get(Document, document_id)
         if row is not None and row.status not in ("ready", "failed"):
             row.status, row.lease_until, row.progress = "failed", None, 1.0
-            row.error = f"Gave up after {row.attempts} attempts; a dependency stayed unavailable: {reason}"[:1000]
+            row.error = f"Gave up after {row.attempts} attempts; a dependency stayed unavailable: {reason}"[
+                :1000
+            ]
     INGEST_OUTCOMES.labels("failed").inc()
 
 

@@ -49,16 +49,20 @@ def ingest_document(self: Task, document_id: str) -> str:
         log.warning("document %s: transient fault, retry %d: %s", document_id, self.request.retries + 1, exc)
         raise self.retry(countdown=backoff_s(self.request.retries + 1)) from None
     except SoftTimeLimitExceeded:
-        from ingest.pipeline import _fail
         from enclave.catalog.models import Document
+        from ingest.pipeline import _fail
 
         with rt.catalog.session() as s:
             doc = s.get(Document, document_id)
             if doc is not None:
                 s.expunge(doc)
         if doc is not None:
-            _fail(rt, doc, f"Processing took longer than the {rt.settings.task_time_limit_s}s limit; "
-                  "split the document into smaller files.")
+            _fail(
+                rt,
+                doc,
+                f"Processing took longer than the {rt.settings.task_time_limit_s}s limit; "
+                "split the document into smaller files.",
+            )
         return "failed"
 
 

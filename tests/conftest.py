@@ -15,7 +15,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from tests.support import OPERATOR_KEY, REPO, Api, free_port, kill_group, start, wait_http  # noqa: E402
+from tests.support import OPERATOR_KEY, REPO, Api, free_port, kill_group, start, wait_http
 
 PG_ADMIN_URL = os.environ.get("ENCLAVE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_BASE = os.environ.get("ENCLAVE_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -112,13 +112,26 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     log = data / "serve.log"
     env = {
         "ENCLAVE_OPERATOR_KEY": OPERATOR_KEY,
-        "ENCLAVE_BROKER_URL": "",
-        "ENCLAVE_REDIS_URL": "",
+        # Nothing listens on port 9: if `serve` touched Redis at all, it would fail.
+        "ENCLAVE_BROKER_URL": "redis://127.0.0.1:9/0",
+        "ENCLAVE_REDIS_URL": "redis://127.0.0.1:9/0",
         "ENCLAVE_DATABASE_URL": "",
     }
-    env.update(os.environ.get("ENCLAVE_TEST_SERVE_ENV") and {} or {})
-    proc = start(["-m", "enclave.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                  "--data-dir", str(data / "data")], env, log)
+    proc = start(
+        [
+            "-m",
+            "enclave.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data / "data"),
+        ],
+        env,
+        log,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/healthz", timeout=180, proc=proc)
@@ -188,7 +201,11 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, pg_url: str, redis_url: str, fake_qdrant: str, local_embedder: Any
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_url: str,
+    redis_url: str,
+    fake_qdrant: str,
+    local_embedder: Any,
 ) -> Iterator[Stack]:
     from fastapi.testclient import TestClient
 

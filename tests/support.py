@@ -61,7 +61,12 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     full = {**os.environ, "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1", **env}
     fh = log.open("ab")
     return subprocess.Popen(
-        [sys.executable, *args], env=full, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+        [sys.executable, *args],
+        env=full,
+        cwd=REPO,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

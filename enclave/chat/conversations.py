@@ -24,7 +24,9 @@ class ConversationService:
 
     def create(self, principal: Principal, title: str) -> Conversation:
         with self.catalog.session() as s:
-            conv = Conversation(tenant_id=principal.tenant_id, key_id=principal.key_id, title=title[:300] or "New")
+            conv = Conversation(
+                tenant_id=principal.tenant_id, key_id=principal.key_id, title=title[:300] or "New"
+            )
             s.add(conv)
         return conv
 
@@ -37,7 +39,9 @@ class ConversationService:
 
     def list(self, principal: Principal, limit: int = 100) -> list[Conversation]:
         with self.catalog.session() as s:
-            return list(s.scalars(_owned(principal).order_by(Conversation.updated_at.desc()).limit(limit)).all())
+            return list(
+                s.scalars(_owned(principal).order_by(Conversation.updated_at.desc()).limit(limit)).all()
+            )
 
     def messages(self, principal: Principal, conversation_id: str) -> list[Message]:
         self.get(principal, conversation_id)
@@ -52,11 +56,20 @@ class ConversationService:
         return [{"role": m.role, "content": m.content} for m in self.messages(principal, conversation_id)]
 
     def append(
-        self, principal: Principal, conversation_id: str, role: str, content: str, citations: list[Any] | None = None
+        self,
+        principal: Principal,
+        conversation_id: str,
+        role: str,
+        content: str,
+        citations: list[Any] | None = None,
     ) -> None:
         self.get(principal, conversation_id)
         with self.catalog.session() as s:
-            s.add(Message(conversation_id=conversation_id, role=role, content=content, citations=citations or []))
+            s.add(
+                Message(
+                    conversation_id=conversation_id, role=role, content=content, citations=citations or []
+                )
+            )
             conv = s.get(Conversation, conversation_id)
             if conv is not None:
                 conv.updated_at = utcnow()

@@ -41,7 +41,8 @@ def standalone_query(question: str, history: list[dict[str, Any]], llm: Any = No
         try:
             out = llm.complete(
                 [{"role": "user", "content": REWRITE_PROMPT.format(history=convo, question=question)}],
-                max_tokens=64, temperature=0,
+                max_tokens=64,
+                temperature=0,
             )
             text = out["choices"][0]["message"]["content"].strip().strip('"').splitlines()[0]
             if 3 <= len(text.split()) <= 40:

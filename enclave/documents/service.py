@@ -49,6 +49,12 @@ def _clean_filename(name: str | None) -> str:
     return base[:300] or "upload"
 
 
+def _title_of(filename: str) -> str:
+    """A readable title from a file name ('2023 Q3 AAPL.pdf' → '2023 Q3 AAPL'), used as chunk context."""
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    return " ".join(stem.replace("_", " ").replace("-", " ").split())[:300]
+
+
 class DocumentService:
     def __init__(
         self, catalog: Catalog, storage: FileStorage, index: Callable[[], VectorIndex], max_upload_mb: int
@@ -77,7 +83,16 @@ class DocumentService:
         except BaseException:
             self.storage.discard(staged)
             raise
-        return self._register(principal, staged, fmt.media_type, fmt.suffix, filename, collection, metadata or {})
+        return self._register(
+            principal,
+            staged,
+            fmt.media_type,
+            fmt.suffix,
+            filename,
+            collection,
+            metadata or {},
+            title=_title_of(filename),
+        )
 
     def upload_record(
         self,
@@ -105,8 +120,16 @@ class DocumentService:
                 ).first()
                 supersedes = old.id if old is not None else None
         res = self._register(
-            principal, staged, RECORD_MEDIA_TYPE, ".json", name, collection, metadata or {},
-            external_id=external_id, title=title or None, supersedes=supersedes,
+            principal,
+            staged,
+            RECORD_MEDIA_TYPE,
+            ".json",
+            name,
+            collection,
+            metadata or {},
+            external_id=external_id,
+            title=title or None,
+            supersedes=supersedes,
         )
         return res
 
@@ -159,7 +182,9 @@ class DocumentService:
     def _find_same_content(self, principal: Principal, collection: str, sha: str) -> Document | None:
         with self.catalog.session() as s:
             return s.scalars(
-                documents_visible_to(principal).where(Document.collection == collection, Document.sha256 == sha)
+                documents_visible_to(principal).where(
+                    Document.collection == collection, Document.sha256 == sha
+                )
             ).first()
 
     def delete(self, principal: Principal, document_id: str) -> None:

@@ -16,7 +16,6 @@ from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
 
-
 def to_edge_filter(access: AccessFilter) -> qe.Filter:
     must: list = [
         qe.FieldCondition(key="tenant_id", match=qe.MatchValue(access.tenant_id)),
@@ -85,10 +84,14 @@ class EdgeIndex:
 
     def delete_document(self, tenant_id: str, document_id: str) -> None:
         with self._write:
-            self._shard().update(qe.UpdateOperation.delete_points_by_filter(_document_filter(tenant_id, document_id)))
+            self._shard().update(
+                qe.UpdateOperation.delete_points_by_filter(_document_filter(tenant_id, document_id))
+            )
 
     def count_document(self, tenant_id: str, document_id: str) -> int:
-        return self._shard().count(qe.CountRequest(exact=True, filter=_document_filter(tenant_id, document_id)))
+        return self._shard().count(
+            qe.CountRequest(exact=True, filter=_document_filter(tenant_id, document_id))
+        )
 
     def hybrid_query(
         self,

@@ -57,7 +57,9 @@ class QdrantServerIndex:
             field_schema=models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
         )
         for key in ("acl", "document_id", "collection"):
-            self.client.create_payload_index(self.collection, key, field_schema=models.PayloadSchemaType.KEYWORD)
+            self.client.create_payload_index(
+                self.collection, key, field_schema=models.PayloadSchemaType.KEYWORD
+            )
 
     def upsert(self, points: list[ChunkPoint]) -> None:
         self.client.upsert(

@@ -50,7 +50,10 @@ class LocalEmbedder:
 
     @property
     def dimension(self) -> int:
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        getter = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
         dim = getter()
         assert dim is not None
         return int(dim)

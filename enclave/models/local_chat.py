@@ -15,7 +15,9 @@ _ALLOWED = {"temperature", "top_p", "max_tokens", "stop", "seed", "presence_pena
 
 
 class LocalChatModel:
-    def __init__(self, gguf_path: str | None = None, context_tokens: int = 4096, threads: int | None = None) -> None:
+    def __init__(
+        self, gguf_path: str | None = None, context_tokens: int = 4096, threads: int | None = None
+    ) -> None:
         from llama_cpp import Llama
 
         if gguf_path is None:
@@ -36,7 +38,9 @@ class LocalChatModel:
 
     def stream(self, messages: list[dict[str, Any]], **params: Any) -> Iterator[dict[str, Any]]:
         with self._lock:
-            yield from self._llm.create_chat_completion(messages=messages, stream=True, **self._params(params))
+            yield from self._llm.create_chat_completion(
+                messages=messages, stream=True, **self._params(params)
+            )
 
     async def acomplete(self, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
         return await asyncio.to_thread(self.complete, messages, **params)

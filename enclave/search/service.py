@@ -49,7 +49,12 @@ class SearchService:
         self._observe = observe or (lambda _stage, _s: None)
 
     def retrieve(
-        self, principal: Principal, query: str, collection: str | None, top_k: int, with_relevance: bool = False
+        self,
+        principal: Principal,
+        query: str,
+        collection: str | None,
+        top_k: int,
+        with_relevance: bool = False,
     ) -> list[SearchResult]:
         """Retrieval without the audit record (the caller records what it returns)."""
         query = query.strip()
@@ -91,7 +96,11 @@ class SearchService:
     ) -> list[SearchResult]:
         results = self.retrieve(principal, query, collection, top_k)
         self.audit.record(
-            principal, "search", query=query, document_ids=[r.document_id for r in results],
-            collection=collection, top_k=top_k,
+            principal,
+            "search",
+            query=query,
+            document_ids=[r.document_id for r in results],
+            collection=collection,
+            top_k=top_k,
         )
         return results

@@ -19,8 +19,11 @@ def create_tenant(body: TenantIn, rt: RuntimeDep) -> TenantOut:
 @router.get("/me")
 def me(principal: PrincipalDep) -> Me:
     return Me(
-        tenant_id=principal.tenant_id, tenant_name=principal.tenant_name, key_id=principal.key_id,
-        key_name=principal.key_name, role=principal.role.value,
+        tenant_id=principal.tenant_id,
+        tenant_name=principal.tenant_name,
+        key_id=principal.key_id,
+        key_name=principal.key_name,
+        role=principal.role.value,
     )
 
 

@@ -92,7 +92,12 @@ async def chat_completions(
     collection = _collection_of(req.model, await run_in_threadpool(rt.documents.collections, principal))
     params = _params(req)
     prep = await run_in_threadpool(
-        rt.answers.prepare, principal, req.messages, collection, req.conversation_id, params["max_tokens"],
+        rt.answers.prepare,
+        principal,
+        req.messages,
+        collection,
+        req.conversation_id,
+        params["max_tokens"],
         rt.settings.answer_top_k,
     )
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
@@ -109,13 +114,17 @@ async def chat_completions(
             "object": "chat.completion",
             "created": created,
             "model": req.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
             "usage": usage,
             "citations": citations,
             "conversation_id": prep.conversation_id,
         }
-        headers = {"x-enclave-citations": json.dumps(citations_header(citations)),
-                   "x-enclave-conversation-id": prep.conversation_id}
+        headers = {
+            "x-enclave-citations": json.dumps(citations_header(citations)),
+            "x-enclave-conversation-id": prep.conversation_id,
+        }
         return JSONResponse(body, headers=headers)
 
     pieces = rt.answers.stream(prep, params)
@@ -125,10 +134,19 @@ async def chat_completions(
         return _unavailable(exc)
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-        return "data: " + json.dumps({
-            "id": completion_id, "object": "chat.completion.chunk", "created": created, "model": req.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }) + "\n\n"
+        return (
+            "data: "
+            + json.dumps(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": req.model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
+            )
+            + "\n\n"
+        )
 
     async def events() -> AsyncIterator[str]:
         text = first
@@ -140,33 +158,72 @@ async def chat_completions(
                 text += piece
                 yield chunk({"content": piece})
         except ModelUnavailable as exc:
-            yield "data: " + json.dumps({"error": {"message": f"The answering model failed mid-answer: {exc}",
-                                                   "type": "model_unavailable"}}) + "\n\n"
+            yield (
+                "data: "
+                + json.dumps(
+                    {
+                        "error": {
+                            "message": f"The answering model failed mid-answer: {exc}",
+                            "type": "model_unavailable",
+                        }
+                    }
+                )
+                + "\n\n"
+            )
             return
         finally:
             await pieces.aclose()  # a client that went away stops the generation
         yield chunk({}, "stop")
         counter = rt.answers._counter()
-        usage = {"prompt_tokens": sum(counter.count(m["content"]) for m in prep.messages),
-                 "completion_tokens": counter.count(text)}
+        usage = {
+            "prompt_tokens": sum(counter.count(m["content"]) for m in prep.messages),
+            "completion_tokens": counter.count(text),
+        }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         citations = await run_in_threadpool(rt.answers.finish, prep, text, usage, req.model)
-        yield "data: " + json.dumps({
-            "id": completion_id, "object": "enclave.citations", "created": created, "model": req.model,
-            "choices": [], "citations": citations, "conversation_id": prep.conversation_id,
-        }) + "\n\n"
+        yield (
+            "data: "
+            + json.dumps(
+                {
+                    "id": completion_id,
+                    "object": "enclave.citations",
+                    "created": created,
+                    "model": req.model,
+                    "choices": [],
+                    "citations": citations,
+                    "conversation_id": prep.conversation_id,
+                }
+            )
+            + "\n\n"
+        )
         if (req.stream_options or {}).get("include_usage"):
-            yield "data: " + json.dumps({"id": completion_id, "object": "chat.completion.chunk",
-                                         "created": created, "model": req.model, "choices": [],
-                                         "usage": usage}) + "\n\n"
+            yield (
+                "data: "
+                + json.dumps(
+                    {
+                        "id": completion_id,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": req.model,
+                        "choices": [],
+                        "usage": usage,
+                    }
+                )
+                + "\n\n"
+            )
         yield "data: [DONE]\n\n"
 
     headers = {
         "Cache-Control": "no-cache",
         "X-Accel-Buffering": "no",
-        "x-enclave-sources": json.dumps(citations_header(
-            [{"index": s.index, "document_id": s.document_id, "filename": s.filename, "page": s.page}
-             for s in prep.sources])),
+        "x-enclave-sources": json.dumps(
+            citations_header(
+                [
+                    {"index": s.index, "document_id": s.document_id, "filename": s.filename, "page": s.page}
+                    for s in prep.sources
+                ]
+            )
+        ),
         "x-enclave-conversation-id": prep.conversation_id,
     }
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -181,8 +238,12 @@ def citations_header(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _conv(c: Any) -> dict[str, Any]:
-    return {"id": c.id, "title": c.title, "created_at": c.created_at.isoformat(),
-            "updated_at": c.updated_at.isoformat()}
+    return {
+        "id": c.id,
+        "title": c.title,
+        "created_at": c.created_at.isoformat(),
+        "updated_at": c.updated_at.isoformat(),
+    }
 
 
 @router.get("/conversations")
@@ -194,10 +255,18 @@ def list_conversations(principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any
 def get_conversation(conversation_id: str, principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
     conv = rt.conversations.get(principal, conversation_id)
     msgs = rt.conversations.messages(principal, conversation_id)
-    return {**_conv(conv), "messages": [
-        {"role": m.role, "content": m.content, "citations": m.citations, "created_at": m.created_at.isoformat()}
-        for m in msgs
-    ]}
+    return {
+        **_conv(conv),
+        "messages": [
+            {
+                "role": m.role,
+                "content": m.content,
+                "citations": m.citations,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in msgs
+        ],
+    }
 
 
 @router.patch("/conversations/{conversation_id}")

@@ -27,9 +27,9 @@ def _metadata(raw: str | None) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        raise Invalid("'metadata' must be a JSON object, e.g. {\"department\": \"legal\"}.") from None
+        raise Invalid('\'metadata\' must be a JSON object, e.g. {"department": "legal"}.') from None
     if not isinstance(value, dict):
-        raise Invalid("'metadata' must be a JSON object, e.g. {\"department\": \"legal\"}.")
+        raise Invalid('\'metadata\' must be a JSON object, e.g. {"department": "legal"}.')
     return value
 
 
@@ -84,8 +84,14 @@ def get_document(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> D
 @router.get("/{document_id}/file")
 def download(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> FileResponse:
     doc, path = rt.documents.file_path(principal, document_id)
+    # Originals are untrusted content: never let a browser run them in our origin.
+    active = doc.media_type in ("text/html", "application/xml", "image/svg+xml") or "xml" in doc.media_type
     return FileResponse(
-        path, media_type=doc.media_type, filename=doc.filename, content_disposition_type="inline"
+        path,
+        media_type=doc.media_type,
+        filename=doc.filename,
+        content_disposition_type="attachment" if active else "inline",
+        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
     )
 
 

@@ -54,7 +54,11 @@ def test_openai_client_gets_answers_with_citations_stream_and_non_stream(chat: A
     assert resp.choices[0].message.content
     assert resp.usage is not None and resp.usage.completion_tokens > 0
     cites = resp.model_extra["citations"]
-    assert cites[0]["document_id"] == doc["id"] and cites[0]["page"] == 1 and cites[0]["filename"] == "fake-memo.pdf"
+    assert (
+        cites[0]["document_id"] == doc["id"]
+        and cites[0]["page"] == 1
+        and cites[0]["filename"] == "fake-memo.pdf"
+    )
 
     text, extra = "", []
     for chunk in client.chat.completions.create(
@@ -73,8 +77,13 @@ def test_langchain_chat_openai_gets_answers_with_citations(chat: Api) -> None:
 
     doc = _memo(chat)
     llm = ChatOpenAI(
-        model="enclave", base_url="http://testserver/v1", api_key=chat.key, http_client=chat.http,
-        include_response_headers=True, max_tokens=64, temperature=0,
+        model="enclave",
+        base_url="http://testserver/v1",
+        api_key=chat.key,
+        http_client=chat.http,
+        include_response_headers=True,
+        max_tokens=64,
+        temperature=0,
     )
     msg = llm.invoke(QUESTION)
     assert msg.content
@@ -86,8 +95,10 @@ def test_langchain_chat_openai_gets_answers_with_citations(chat: Api) -> None:
 
 def test_absent_topic_gets_the_not_in_your_documents_answer_without_an_llm_call(chat: Api) -> None:
     _memo(chat)
-    r = chat.post("/v1/chat/completions",
-                  json={"messages": [{"role": "user", "content": "Which football club won the 1987 cup final?"}]})
+    r = chat.post(
+        "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "Which football club won the 1987 cup final?"}]},
+    )
     body = r.json()
     assert r.status_code == 200 and body["choices"][0]["message"]["content"] == NOT_COVERED
     assert body["citations"] == [] and body["usage"]["completion_tokens"] == 0
@@ -107,9 +118,13 @@ def test_citations_never_include_a_document_the_caller_may_not_see(chat: Api) ->
     chat.wait_done([mine["id"]])
     other.wait_done([theirs["id"]])
     for api, own, foreign in ((chat, mine, theirs), (other, theirs, mine)):
-        body = api.post("/v1/chat/completions", json={
-            "messages": [{"role": "user", "content": "What does the Rotterdam warehouse store?"}],
-            "max_tokens": 48}).json()
+        body = api.post(
+            "/v1/chat/completions",
+            json={
+                "messages": [{"role": "user", "content": "What does the Rotterdam warehouse store?"}],
+                "max_tokens": 48,
+            },
+        ).json()
         ids = {c["document_id"] for c in body["citations"]}
         assert ids == {own["id"]}, body["citations"]
         assert foreign["id"] not in json.dumps(body)
@@ -118,10 +133,13 @@ def test_citations_never_include_a_document_the_caller_may_not_see(chat: Api) ->
 def test_follow_up_question_is_rewritten_and_retrieves_the_right_document(chat: Api) -> None:
     contoso = chat.upload_text(
         "Contoso Ltd quarterly report. Contoso revenue in the first quarter was 10 million dollars and in "
-        "the second quarter it grew to 12 million dollars.", title="Contoso quarterly revenue")
+        "the second quarter it grew to 12 million dollars.",
+        title="Contoso quarterly revenue",
+    )
     decoy = chat.upload_text(
         "Gardening calendar: in the next quarter plant tulips and prune the roses before the frost.",
-        title="Garden planning")
+        title="Garden planning",
+    )
     chat.wait_done([contoso["id"], decoy["id"]])
     history = [
         {"role": "user", "content": "What was Contoso's revenue in the first quarter?"},
@@ -140,11 +158,18 @@ def test_follow_up_question_is_rewritten_and_retrieves_the_right_document(chat: 
 
 def test_conversations_are_stored_per_user_and_can_be_continued(chat: Api) -> None:
     _memo(chat)
-    body = chat.post("/v1/chat/completions", json={
-        "messages": [{"role": "user", "content": QUESTION}], "max_tokens": 32}).json()
+    body = chat.post(
+        "/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}], "max_tokens": 32}
+    ).json()
     cid = body["conversation_id"]
-    chat.post("/v1/chat/completions", json={
-        "conversation_id": cid, "messages": [{"role": "user", "content": "and the trucks?"}], "max_tokens": 32})
+    chat.post(
+        "/v1/chat/completions",
+        json={
+            "conversation_id": cid,
+            "messages": [{"role": "user", "content": "and the trucks?"}],
+            "max_tokens": 32,
+        },
+    )
     conv = chat.get(f"/v1/conversations/{cid}").json()
     assert [m["role"] for m in conv["messages"]] == ["user", "assistant", "user", "assistant"]
     assert conv["messages"][1]["citations"]
@@ -162,19 +187,31 @@ def test_models_lists_collections_and_unknown_fields_are_ignored(chat: Api) -> N
     chat.upload_text("Kiwi birds cannot fly.", title="kiwi", collection="birds")
     ids = [m["id"] for m in chat.get("/v1/models").json()["data"]]
     assert ids == ["enclave", "enclave:birds"]
-    r = chat.post("/v1/chat/completions", json={
-        "model": "enclave:nonexistent", "messages": [{"role": "user", "content": "kiwi"}]})
+    r = chat.post(
+        "/v1/chat/completions",
+        json={"model": "enclave:nonexistent", "messages": [{"role": "user", "content": "kiwi"}]},
+    )
     assert r.status_code == 404
-    r = chat.post("/v1/chat/completions", json={
-        "model": "enclave:birds", "messages": [{"role": "user", "content": "Can kiwi birds fly?"}],
-        "max_tokens": 16, "frequency_penalty": 0, "logit_bias": {}, "n": 1, "some_future_field": True})
+    r = chat.post(
+        "/v1/chat/completions",
+        json={
+            "model": "enclave:birds",
+            "messages": [{"role": "user", "content": "Can kiwi birds fly?"}],
+            "max_tokens": 16,
+            "frequency_penalty": 0,
+            "logit_bias": {},
+            "n": 1,
+            "some_future_field": True,
+        },
+    )
     assert r.status_code == 200
 
 
 def test_answers_are_audited_with_model_latency_and_tokens(chat: Api) -> None:
     doc = _memo(chat)
-    chat.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}],
-                                            "max_tokens": 32})
+    chat.post(
+        "/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}], "max_tokens": 32}
+    )
     event = chat.runtime.audit.events(chat_principal(chat), action="answer")[0]  # type: ignore[attr-defined]
     assert event.query == QUESTION and doc["id"] in event.document_ids
     assert event.details["model"] == "enclave" and event.details["latency_ms"] > 0

@@ -20,7 +20,9 @@ def _api(rt: Any) -> tuple[TestClient, Api]:
 
 
 @pytest.mark.llm
-def test_killing_the_llm_gives_503_on_chat_while_search_still_answers(make_runtime: Callable[..., Any]) -> None:
+def test_killing_the_llm_gives_503_on_chat_while_search_still_answers(
+    make_runtime: Callable[..., Any],
+) -> None:
     with llama_server(alias="smollm2") as server:
         rt = make_runtime(llm_url=server.v1, llm_model="smollm2")
         http, api = _api(rt)

@@ -6,8 +6,13 @@ from tests.support import DOCS, Api
 
 
 def test_upload_many_files_then_search_finds_text_with_filename_and_page(tenant: Api) -> None:
-    docs = tenant.upload(DOCS / "fake-memo.pdf", DOCS / "multi-column.pdf", DOCS / "fake.docx",
-                         collection="memos", metadata='{"dept": "legal"}')
+    docs = tenant.upload(
+        DOCS / "fake-memo.pdf",
+        DOCS / "multi-column.pdf",
+        DOCS / "fake.docx",
+        collection="memos",
+        metadata='{"dept": "legal"}',
+    )
     assert [d["status"] for d in docs] == ["queued"] * 3
     done = tenant.wait_done([d["id"] for d in docs])
     assert {d["status"] for d in done.values()} == {"ready"}
@@ -98,12 +103,21 @@ def test_list_filters_and_pages(tenant: Api) -> None:
     page = tenant.get("/v1/documents", params={"collection": "default", "limit": 2, "offset": 2}).json()
     assert page["total"] == 5 and len(page["documents"]) == 2
     assert tenant.get("/v1/documents", params={"q": "note-3"}).json()["total"] == 1
-    assert tenant.get("/v1/documents", params={"status": "ready", "collection": "default"}).json()["total"] == 5
+    assert (
+        tenant.get("/v1/documents", params={"status": "ready", "collection": "default"}).json()["total"] == 5
+    )
     assert tenant.get("/v1/documents", params={"status": "bogus"}).status_code == 422
 
 
 def test_broken_files_fail_with_a_reason_and_later_uploads_still_succeed(tenant: Api) -> None:
-    names = ["password.pdf", "fake-text.txt", "empty.txt", "fake-memo.pdf", "password_protected.xlsx", "fake.docx"]
+    names = [
+        "password.pdf",
+        "fake-text.txt",
+        "empty.txt",
+        "fake-memo.pdf",
+        "password_protected.xlsx",
+        "fake.docx",
+    ]
     docs = tenant.upload(*(DOCS / n for n in names))
     done = tenant.wait_done([d["id"] for d in docs])
     by_name = {d["filename"]: d for d in done.values()}

@@ -10,7 +10,9 @@ def test_health_readiness_and_metrics(tenant: Api) -> None:
     tenant.wait_done([doc["id"]])
     tenant.search("metrics")
     text = tenant.get("/metrics").text
-    assert 'enclave_http_request_duration_seconds_count{method="POST",route="/v1/search",status="200"}' in text
+    assert (
+        'enclave_http_request_duration_seconds_count{method="POST",route="/v1/search",status="200"}' in text
+    )
     assert 'enclave_documents{status="ready"} 1.0' in text
     assert 'enclave_ingest_stage_duration_seconds_count{stage="embed"}' in text
     assert "enclave_ingest_queue_depth" in text

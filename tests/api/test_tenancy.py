@@ -36,8 +36,12 @@ def test_no_body_field_query_parameter_or_header_changes_the_tenant(embedded: Ap
     a, b, doc = _two_tenants(embedded)
     tenant_a = a.get("/v1/me").json()["tenant_id"]
     spoof = {"X-Tenant-Id": tenant_a, "X-Enclave-Tenant": tenant_a}
-    r = b.post("/v1/search", json={"query": "PERIWINKLE codeword", "tenant_id": tenant_a}, headers=spoof,
-               params={"tenant_id": tenant_a})
+    r = b.post(
+        "/v1/search",
+        json={"query": "PERIWINKLE codeword", "tenant_id": tenant_a},
+        headers=spoof,
+        params={"tenant_id": tenant_a},
+    )
     assert r.status_code == 200 and r.json()["results"] == []
     r = b.get("/v1/documents", params={"tenant_id": tenant_a}, headers=spoof)
     assert r.json()["total"] == 0

@@ -32,8 +32,14 @@ def test_cli_bootstraps_a_tenant_and_key_without_http(tmp_path) -> None:  # type
     env = {"ENCLAVE_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
 
     def run(*args: str) -> dict:
-        out = subprocess.run([sys.executable, "-m", "enclave.cli", "admin", *args], env=env, cwd=REPO,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "enclave.cli", "admin", *args],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     tenant = run("create-tenant", "cli-co")

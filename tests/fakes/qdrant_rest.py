@@ -60,9 +60,7 @@ def exists(name: str) -> dict[str, Any]:
 async def create(name: str, request: Request) -> dict[str, Any]:
     body = models.CreateCollection.model_validate(await request.json())
     with lock:
-        client.create_collection(
-            name, vectors_config=body.vectors, sparse_vectors_config=body.sparse_vectors
-        )
+        client.create_collection(name, vectors_config=body.vectors, sparse_vectors_config=body.sparse_vectors)
     return ok(True)
 
 

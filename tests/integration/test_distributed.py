@@ -16,10 +16,26 @@ from tests.support import DOCS, Api, kill_group, wait_until
 pytestmark = pytest.mark.integration
 
 TWENTY = [
-    "fake-memo.pdf", "multi-column.pdf", "fake.docx", "docx-tables.docx", "fake-power-point.pptx",
-    "stanley-cups.xlsx", "example-10k-1p.html", "factbook.xml", "simple.json", "stanley-cups.csv",
-    "stanley-cups.tsv", "sample-README.md", "fake-email.eml", "fake-email.msg", "fake-doc.rtf",
-    "simple.odt", "winter-sports.epub", "norwich-city.txt", "password.pdf", "empty.txt",
+    "fake-memo.pdf",
+    "multi-column.pdf",
+    "fake.docx",
+    "docx-tables.docx",
+    "fake-power-point.pptx",
+    "stanley-cups.xlsx",
+    "example-10k-1p.html",
+    "factbook.xml",
+    "simple.json",
+    "stanley-cups.csv",
+    "stanley-cups.tsv",
+    "sample-README.md",
+    "fake-email.eml",
+    "fake-email.msg",
+    "fake-doc.rtf",
+    "simple.odt",
+    "winter-sports.epub",
+    "norwich-city.txt",
+    "password.pdf",
+    "empty.txt",
 ]
 
 
@@ -34,6 +50,7 @@ def _tenant(stack: Stack) -> Api:
     return stack.api.with_key(stack.api.create_tenant(f"t-{uuid.uuid4().hex[:6]}")["admin_key"])
 
 
+@pytest.mark.timeout(1200)
 def test_twenty_documents_of_different_formats_end_to_end(stack: Stack, worker: Any) -> None:
     api = _tenant(stack)
     docs = api.upload(*(DOCS / n for n in TWENTY))
@@ -56,6 +73,7 @@ def test_twenty_documents_of_different_formats_end_to_end(stack: Stack, worker: 
     assert worker.poll() is None
 
 
+@pytest.mark.timeout(2400)
 def test_every_shared_document_goes_through_ingestion(stack: Stack, worker: Any) -> None:
     api = _tenant(stack)
     ids: dict[str, str] = {}
@@ -66,7 +84,9 @@ def test_every_shared_document_goes_through_ingestion(stack: Stack, worker: Any)
             ids[r.json()["documents"][0]["id"]] = path.name
         else:
             refused[path.name] = f"{r.status_code}: {r.json()['detail']}"
-    assert refused == {"simple.zip": refused.get("simple.zip", "")} and refused["simple.zip"].startswith("415")
+    assert refused == {"simple.zip": refused.get("simple.zip", "")} and refused["simple.zip"].startswith(
+        "415"
+    )
     done = api.wait_done(list(ids), timeout=1500)
     failed = {d["filename"]: d["error"] for d in done.values() if d["status"] == "failed"}
     ready = [d for d in done.values() if d["status"] == "ready"]
@@ -84,13 +104,16 @@ def test_every_shared_document_goes_through_ingestion(stack: Stack, worker: Any)
     assert api.wait_done([after["id"]], timeout=120)[after["id"]]["status"] == "ready"
 
 
+@pytest.mark.timeout(1200)
 def test_kill_9_of_a_busy_worker_loses_nothing_and_duplicates_nothing(stack: Stack) -> None:
     api = _tenant(stack)
     first = stack.start_worker("doomed", concurrency=1)
     try:
         texts = [
-            "\n\n".join(f"Section {j} of report {i}: the committee reviewed item {i}-{j} at length. " * 8
-                        for j in range(40))
+            "\n\n".join(
+                f"Section {j} of report {i}: the committee reviewed item {i}-{j} at length. " * 8
+                for j in range(40)
+            )
             for i in range(10)
         ]
         docs = [api.upload_text(t, title=f"report {i}") for i, t in enumerate(texts)]

@@ -21,7 +21,7 @@ def test_follow_up_is_rewritten_with_the_earlier_question() -> None:
     ]
     q = standalone_query("and in the next quarter?", history)
     assert "Contoso" in q and "next quarter" in q
-    assert standalone_query("What does the Fabrikam annual report say about hiring plans?", history).startswith(
-        "What does the Fabrikam"
-    )
+    assert standalone_query(
+        "What does the Fabrikam annual report say about hiring plans?", history
+    ).startswith("What does the Fabrikam")
     assert standalone_query("and in the next quarter?", []) == "and in the next quarter?"

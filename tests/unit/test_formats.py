@@ -12,7 +12,10 @@ from tests.support import DOCS
     [
         ("fake-memo.pdf", "application/pdf"),
         ("fake.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        ("fake-power-point.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+        (
+            "fake-power-point.pptx",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
         ("stanley-cups.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ("simple.odt", "application/vnd.oasis.opendocument.text"),
         ("winter-sports.epub", "application/epub+zip"),

@@ -12,7 +12,7 @@ def test_query_terms_are_stemmed_so_inflections_match_documents() -> None:
     shared = set(doc.indices) & set(query.indices)
     # mutation/mutations, risk/risks, cancer, brca1 match; stop words carry nothing
     assert len(shared) == 4
-    assert enc.encode_query("the of and") .indices == []
+    assert enc.encode_query("the of and").indices == []
 
 
 def test_document_weights_saturate_with_term_frequency_and_shrink_with_length() -> None:
@@ -32,8 +32,11 @@ def test_indices_are_stable_across_processes() -> None:
     code = "from enclave.index.sparse import SparseEncoder as S; print(S().encode_query('insulin').indices)"
     seen = {
         subprocess.run(
-            [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         for seed in ("1", "2")
     }

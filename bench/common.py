@@ -1,0 +1,128 @@
+"""Shared by the benchmarks: SciFact loading, an embedded Enclave, ingestion through the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("ENCLAVE_SHARED_DATA", REPO.parent / "shared" / "data"))
+SCIFACT = DATA / "beir" / "scifact"
+OPERATOR = "bench-operator-key"
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    title: str
+    text: str
+
+
+def load_corpus(limit: int | None = None) -> list[Doc]:
+    out = []
+    with (SCIFACT / "corpus.jsonl").open() as f:
+        for line in f:
+            d = json.loads(line)
+            out.append(Doc(str(d["_id"]), d.get("title", ""), d.get("text", "")))
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+def load_queries(split: str) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with (SCIFACT / "qrels" / f"{split}.tsv").open() as f:
+        next(f)
+        for line in f:
+            qid, did, score = line.rstrip("\n").split("\t")
+            qrels.setdefault(qid, {})[did] = int(score)
+    queries = {}
+    with (SCIFACT / "queries.jsonl").open() as f:
+        for line in f:
+            q = json.loads(line)
+            if str(q["_id"]) in qrels:
+                queries[str(q["_id"])] = q["text"]
+    return queries, qrels
+
+
+@contextmanager
+def embedded_api(data_dir: Path, **overrides: Any) -> Iterator[Any]:
+    """An in-process gateway over an embedded runtime (the same app `enclave serve` runs)."""
+    from fastapi.testclient import TestClient
+
+    from enclave.runtime import Runtime
+    from enclave.settings import Settings
+    from gateway.app import create_app
+    from ingest.queue import LocalQueue
+
+    settings = Settings(data_dir=data_dir, operator_key=OPERATOR, broker_url="", **overrides)
+    rt = Runtime(settings)
+    rt.attach_queue(LocalQueue(rt, settings.ingest_threads))
+    try:
+        with TestClient(create_app(rt)) as http:
+            yield http, rt
+    finally:
+        rt.close()
+
+
+def admin_key(http: Any, data_dir: Path) -> str:
+    marker = data_dir / "bench-key.txt"
+    if marker.exists():
+        return marker.read_text().strip()
+    r = http.post(
+        "/v1/admin/tenants", json={"name": "bench"}, headers={"Authorization": f"Bearer {OPERATOR}"}
+    )
+    r.raise_for_status()
+    key = r.json()["admin_key"]
+    marker.write_text(key)
+    return key
+
+
+def ingest_corpus(http: Any, key: str, docs: list[Doc], timeout: float = 3600) -> float:
+    """Uploads every doc as a JSON record and waits until all are ready; returns the wall time."""
+    h = {"Authorization": f"Bearer {key}"}
+    t0 = time.perf_counter()
+    for d in docs:
+        r = http.post(
+            "/v1/documents/text",
+            headers=h,
+            json={"title": d.title, "text": d.text, "external_id": d.id, "collection": "scifact"},
+        )
+        r.raise_for_status()
+    while time.perf_counter() - t0 < timeout:
+        page = http.get(
+            "/v1/documents", headers=h, params={"collection": "scifact", "status": "ready", "limit": 1}
+        ).json()
+        failed = http.get("/v1/documents", headers=h, params={"status": "failed", "limit": 5}).json()
+        if failed["total"]:
+            raise RuntimeError(f"ingestion failures: {failed['documents']}")
+        if page["total"] >= len(docs):
+            return time.perf_counter() - t0
+        time.sleep(0.25)
+    raise TimeoutError("ingestion did not finish")
+
+
+def ensure_scifact_index(data_dir: Path, limit: int | None = None) -> str:
+    """Builds (once) an embedded SciFact index under data_dir; returns the tenant admin key."""
+    done = data_dir / "scifact.done"
+    with embedded_api(data_dir) as (http, _rt):
+        key = admin_key(http, data_dir)
+        if not done.exists():
+            secs = ingest_corpus(http, key, load_corpus(limit))
+            done.write_text(f"{secs:.1f}\n")
+    return key
+
+
+def percentile(values: list[float], p: float) -> float:
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))
+    return s[k]
