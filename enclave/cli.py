@@ -124,6 +124,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_beat(args: argparse.Namespace) -> int:
+    """The periodic scheduler (reconciler); run exactly one per stack."""
+    settings = get_settings()
+    _setup_logging(settings)
+    if not settings.broker_url:
+        print("enclave beat needs ENCLAVE_BROKER_URL (e.g. redis://localhost:6379/0).", file=sys.stderr)
+        return 2
+    from ingest.celery_app import app
+
+    app.start(["beat", "--schedule", args.schedule, "--loglevel", settings.log_level])
+    return 0
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from enclave.catalog.db import migrate
 
@@ -181,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--hostname")
     w.set_defaults(fn=cmd_worker)
 
+    b = sub.add_parser("beat", help="run the periodic scheduler (reconciler); one per stack")
+    b.add_argument("--schedule", default="/tmp/celerybeat-schedule")
+    b.set_defaults(fn=cmd_beat)
+
     sub.add_parser("migrate", help="apply catalog migrations").set_defaults(fn=cmd_migrate)
 
     a = sub.add_parser("admin", help="bootstrap tenants and keys without HTTP")
@@ -204,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["models", "pull"]:  # its own options (--dest …) belong to services.models_pull
+        from services.models_pull import main as pull
+
+        return pull(argv[2:])
     args = build_parser().parse_args(argv)
     return int(args.fn(args) or 0)
 

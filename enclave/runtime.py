@@ -91,6 +91,8 @@ class Runtime:
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.resolved_redis_url())
         self._lock = threading.RLock()
         self.queue: TaskQueue | None = None
+        # Parsing a large file takes hundreds of MB; records are cheap. Threads are many, parsers few.
+        self.parse_slots = threading.BoundedSemaphore(max(1, settings.parse_concurrency))
 
     def attach_queue(self, queue: TaskQueue) -> None:
         """Uploads enqueue through this (Celery in distributed mode, a thread pool when embedded)."""

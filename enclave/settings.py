@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ENCLAVE_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ENCLAVE_", env_file=None, extra="ignore", env_ignore_empty=True)
 
     # --- where state lives -------------------------------------------------------------------
     data_dir: Path = Field(Path("./data"), description="Root for files, SQLite and the embedded index.")
@@ -45,7 +45,12 @@ class Settings(BaseSettings):
     # --- ingestion -------------------------------------------------------------------------------
     broker_url: str = Field("", description="Celery broker (redis://...); empty = in-process thread pool.")
     redis_url: str = Field("", description="Redis for rate limits and progress; defaults to broker_url.")
-    ingest_threads: int = Field(4, description="Embedded mode: ingestion threads.")
+    ingest_threads: int = Field(
+        64, description="Embedded mode: ingestion threads (many small records keep embedding batches full)."
+    )
+    parse_concurrency: int = Field(
+        4, description="Embedded mode: files parsed at the same time (memory bound)."
+    )
     max_upload_mb: int = Field(100, description="Largest accepted upload.")
     max_pages: int = Field(2000, description="Documents with more pages fail with a reason.")
     chunk_chars: int = Field(1500, description="Target chunk size in characters.")

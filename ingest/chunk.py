@@ -65,13 +65,15 @@ class Chunker:
                 buf_page = block.page
                 buf, buf_len = [text], len(text)
                 continue
-            if buf and (block.page != buf_page or buf_len + len(text) + 1 > self.size):
-                yield from flush()
             if len(text) > self.size:
-                yield from flush()
+                if buf != [section]:  # a lone section title rides along as context, not as a chunk
+                    yield from flush()
+                buf, buf_len = [], 0
                 for piece in self.splitter.split_text(text):
                     yield Chunk(piece, block.page, section)
                 continue
+            if buf and (block.page != buf_page or buf_len + len(text) + 1 > self.size):
+                yield from flush()
             if not buf:
                 buf_page = block.page
             buf.append(text)

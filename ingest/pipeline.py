@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 
 from enclave.catalog.models import Document, IngestionAttempt, utcnow
+from enclave.documents.formats import RECORD_MEDIA_TYPE
 from enclave.index.base import ChunkPoint, point_id
 from enclave.metrics import INGEST_OUTCOMES, INGEST_STAGE
 from enclave.models.errors import ModelUnavailable
@@ -164,19 +166,21 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
         # A retry starts clean: points of an interrupted attempt are removed, then rewritten.
         if doc.attempts > 1:
             rt.index.delete_document(doc.tenant_id, doc.id)
-        t0 = time.perf_counter()
-        pages, windows = open_document(path, doc.media_type, rt.settings.max_pages)
-        chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap)
-        window: Window
-        for window in windows:
-            INGEST_STAGE.labels("parse").observe(time.perf_counter() - t0)
-            for chunk in chunker.chunks(window.blocks):
-                indexer.add(chunk)
-            indexer.flush()
-            if window.done < 1.0 and not _progress(rt, doc.id, 0.05 + 0.9 * window.done):
-                rt.index.delete_document(doc.tenant_id, doc.id)
-                return Outcome("deleted")
+        slot = nullcontext() if doc.media_type == RECORD_MEDIA_TYPE else rt.parse_slots
+        with slot:
             t0 = time.perf_counter()
+            pages, windows = open_document(path, doc.media_type, rt.settings.max_pages)
+            chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap)
+            window: Window
+            for window in windows:
+                INGEST_STAGE.labels("parse").observe(time.perf_counter() - t0)
+                for chunk in chunker.chunks(window.blocks):
+                    indexer.add(chunk)
+                indexer.flush()
+                if window.done < 1.0 and not _progress(rt, doc.id, 0.05 + 0.9 * window.done):
+                    rt.index.delete_document(doc.tenant_id, doc.id)
+                    return Outcome("deleted")
+                t0 = time.perf_counter()
         if indexer.count == 0:
             raise DocumentError(
                 "No text was found in the document. It may be empty, contain only images (OCR is not "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,15 @@ from enclave.tenancy.principal import Principal
 
 STATUSES = ("queued", "processing", "ready", "failed")
 Enqueue = Callable[[str], None]
+
+
+@dataclass
+class Record:
+    title: str
+    text: str
+    external_id: str | None = None
+    collection: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,35 +113,68 @@ class DocumentService:
         collection: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> UploadResult:
+        return self.upload_records(principal, [Record(title, text, external_id, collection, metadata or {})])[
+            0
+        ]
+
+    def upload_records(self, principal: Principal, records: list[Record]) -> list[UploadResult]:
+        """JSON records in one catalog transaction; a record with a known external id replaces it."""
         _require_writer(principal)
-        collection = _clean_collection(collection)
-        if not text.strip():
-            raise Invalid("The record's text is empty; send the content to index in 'text'.")
-        body = json.dumps({"title": title, "text": text}, ensure_ascii=False).encode()
-        staged = self.storage.stage([body], self.max_bytes)
-        name = _clean_filename(title or external_id or "record")
-        supersedes = None
-        if external_id:
-            with self.catalog.session() as s:
-                old = s.scalars(
-                    documents_visible_to(principal).where(
-                        Document.collection == collection, Document.external_id == external_id
-                    )
-                ).first()
-                supersedes = old.id if old is not None else None
-        res = self._register(
-            principal,
-            staged,
-            RECORD_MEDIA_TYPE,
-            ".json",
-            name,
-            collection,
-            metadata or {},
-            external_id=external_id,
-            title=title or None,
-            supersedes=supersedes,
-        )
-        return res
+        prepared = []
+        for r in records:
+            if not r.text.strip():
+                raise Invalid("A record's text is empty; send the content to index in 'text'.")
+            body = json.dumps({"title": r.title, "text": r.text}, ensure_ascii=False).encode()
+            prepared.append((r, _clean_collection(r.collection), body, hashlib.sha256(body).hexdigest()))
+        results: list[UploadResult] = []
+        new_docs: list[Document] = []
+        with self.catalog.session() as s:
+            shas = [sha for *_, sha in prepared]
+            existing = {
+                (d.collection, d.sha256): d
+                for d in s.scalars(documents_visible_to(principal).where(Document.sha256.in_(shas))).all()
+            }
+            ext_ids = [r.external_id for r, *_ in prepared if r.external_id]
+            by_ext = (
+                {
+                    (d.collection, d.external_id): d
+                    for d in s.scalars(
+                        documents_visible_to(principal).where(Document.external_id.in_(ext_ids))
+                    ).all()
+                }
+                if ext_ids
+                else {}
+            )
+            for r, collection, body, sha in prepared:
+                dup = existing.get((collection, sha))
+                if dup is not None:
+                    results.append(UploadResult(dup, duplicate=True))
+                    continue
+                staged = self.storage.stage([body], self.max_bytes)
+                key = self.storage.commit(staged, principal.tenant_id, ".json")
+                old = by_ext.get((collection, r.external_id)) if r.external_id else None
+                doc = Document(
+                    tenant_id=principal.tenant_id,
+                    collection=collection,
+                    filename=_clean_filename(r.title or r.external_id or "record"),
+                    media_type=RECORD_MEDIA_TYPE,
+                    size=staged.size,
+                    sha256=sha,
+                    status="queued",
+                    external_id=r.external_id,
+                    title=r.title or None,
+                    metadata_=r.metadata,
+                    storage_key=key,
+                    created_by=principal.key_id,
+                    supersedes=old.id if old is not None else None,
+                )
+                s.add(doc)
+                existing[(collection, sha)] = doc
+                new_docs.append(doc)
+                results.append(UploadResult(doc, duplicate=False))
+        for doc in new_docs:
+            self.enqueue(doc.id)
+        return results
 
     def _register(
         self,

@@ -33,18 +33,23 @@ class LocalEmbedder:
     tasks embed at close to the throughput of one large `encode` call.
     """
 
-    def __init__(self, model_path: str | None = None, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: str | None = None, device: str = "cpu", batch_size: int = 64, encode_batch: int = 16
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(model_path or bundled_model_path(), device=device)
         self.batch_size = batch_size
+        # encode() sorts a call's texts by length and runs them in mini-batches of this size: less padding
+        # than one big batch of mixed lengths (measured fastest on CPU at 16).
+        self.encode_batch = encode_batch
         self._lock = threading.Lock()
         self._batcher = None
         try:
             from enclave.models.batching import DynamicBatcher
 
-            self._batcher = DynamicBatcher(self._encode, max_batch=batch_size, max_wait_ms=5, name="local")
+            self._batcher = DynamicBatcher(self._encode, max_batch=batch_size, max_wait_ms=10, name="local")
         except ImportError:  # pragma: no cover - batching module is part of the package
             self._batcher = None
 
@@ -61,7 +66,7 @@ class LocalEmbedder:
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         with self._lock:
             arr = self.model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+                texts, batch_size=self.encode_batch, normalize_embeddings=True, convert_to_numpy=True
             )
         return list(arr.astype(np.float32))
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
+from enclave.documents.service import Record
 from enclave.tenancy.errors import Invalid, TooLarge
 from gateway.deps import PrincipalDep, RuntimeDep
 from gateway.schemas import DocumentBatch, DocumentOut, DocumentPage, RecordIn
@@ -54,12 +55,19 @@ def upload(
     return DocumentBatch(documents=out)
 
 
-@router.post("/text", status_code=202)
-def upload_record(body: RecordIn, principal: PrincipalDep, rt: RuntimeDep) -> DocumentOut:
-    res = rt.documents.upload_record(
-        principal, body.title, body.text, body.external_id, body.collection, body.metadata
+@router.post("/text", status_code=202, response_model=None)
+def upload_records(
+    body: RecordIn | list[RecordIn], principal: PrincipalDep, rt: RuntimeDep
+) -> DocumentOut | DocumentBatch:
+    """One record → the document; a list (up to 1000) → {"documents": [...]} in one transaction."""
+    records = body if isinstance(body, list) else [body]
+    if not 1 <= len(records) <= 1000:
+        raise Invalid("Send between 1 and 1000 records per request.")
+    results = rt.documents.upload_records(
+        principal, [Record(r.title, r.text, r.external_id, r.collection, r.metadata) for r in records]
     )
-    return DocumentOut.of(res.document, res.duplicate)
+    out = [DocumentOut.of(res.document, res.duplicate) for res in results]
+    return DocumentBatch(documents=out) if isinstance(body, list) else out[0]
 
 
 @router.get("")

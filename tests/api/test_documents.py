@@ -125,3 +125,16 @@ def test_broken_files_fail_with_a_reason_and_later_uploads_still_succeed(tenant:
     assert "empty" in by_name["empty.txt"]["error"]
     assert "password" in by_name["password_protected.xlsx"]["error"]
     assert [by_name[n]["status"] for n in ("fake-text.txt", "fake-memo.pdf", "fake.docx")] == ["ready"] * 3
+
+
+def test_records_can_be_sent_in_bulk_and_duplicates_inside_a_batch_collapse(tenant: Api) -> None:
+    batch = [{"title": f"r{i}", "text": f"bulk record number {i} about otters", "external_id": f"b-{i}"}
+             for i in range(20)]
+    batch.append(dict(batch[0]))  # the same content twice in one request
+    r = tenant.post("/v1/documents/text", json=batch)
+    assert r.status_code == 202
+    docs = r.json()["documents"]
+    assert len(docs) == 21 and docs[20]["id"] == docs[0]["id"] and docs[20]["duplicate"] is True
+    done = tenant.wait_done(list({d["id"] for d in docs}))
+    assert {d["status"] for d in done.values()} == {"ready"} and len(done) == 20
+    assert tenant.post("/v1/documents/text", json=[]).status_code == 422
