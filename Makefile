@@ -19,6 +19,7 @@ lint: install
 
 test: web
 	$(VENV)/bin/ruff check .
+	cd web && npm test
 	HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 $(PY) -m pytest -q -ra
 
 bench: install

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from enclave.models.errors import ModelUnavailable
+from enclave.models.errors import ModelRequestError, ModelUnavailable
 from enclave.tenancy.errors import EnclaveError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ModelUnavailable)
     async def _model(_req: Request, exc: ModelUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "10"})
+
+    @app.exception_handler(ModelRequestError)
+    async def _model_refused(_req: Request, exc: ModelRequestError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=502)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:

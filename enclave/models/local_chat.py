@@ -51,16 +51,23 @@ class LocalChatModel:
         stop = threading.Event()
         done = object()
 
+        def deliver(item: Any) -> None:
+            if not stop.is_set():
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                except RuntimeError:  # the consumer's loop is gone
+                    stop.set()
+
         def produce() -> None:
             try:
                 for chunk in self.stream(messages, **params):
                     if stop.is_set():
                         break  # the consumer left: stop generating tokens
-                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                    deliver(chunk)
             except Exception as exc:  # delivered to the consumer
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
+                deliver(exc)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, done)
+                deliver(done)
 
         worker = threading.Thread(target=produce, daemon=True, name="llama-stream")
         worker.start()

@@ -62,12 +62,13 @@ def models(principal: PrincipalDep, rt: RuntimeDep) -> dict[str, Any]:
 
 
 def _params(req: ChatRequest) -> dict[str, Any]:
-    return {
+    params = {
         "temperature": req.temperature,
         "top_p": req.top_p,
         "max_tokens": req.max_completion_tokens or req.max_tokens or 512,
         "stop": req.stop,
     }
+    return {k: v for k, v in params.items() if v is not None}  # unset stays the model server's default
 
 
 def _unavailable(exc: Exception) -> JSONResponse:

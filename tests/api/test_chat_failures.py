@@ -14,7 +14,9 @@ from tests.support import Api
 
 
 def _api(rt: Any) -> tuple[TestClient, Api]:
+    # One event loop for the whole test, as under uvicorn (the async model clients are bound to it).
     http = TestClient(create_app(rt))
+    http.__enter__()
     api = Api(http, None)
     return http, api.with_key(api.create_tenant("t")["admin_key"])
 
@@ -36,7 +38,7 @@ def test_killing_the_llm_gives_503_on_chat_while_search_still_answers(
         r = api.post("/v1/chat/completions", json={**ask, "stream": True})
         assert r.status_code == 503
         assert api.search("observatory opening time")[0]["document_id"] == doc["id"]
-        http.close()
+        http.__exit__(None, None, None)
 
 
 def test_per_tenant_rate_limit_answers_429_with_retry_after(make_runtime: Callable[..., Any]) -> None:
@@ -48,7 +50,7 @@ def test_per_tenant_rate_limit_answers_429_with_retry_after(make_runtime: Callab
     r = api.post("/v1/search", json={"query": "anything"})
     assert 1 <= int(r.headers["Retry-After"]) <= 60 and "minute" in r.json()["detail"]
     assert other.post("/v1/search", json={"query": "anything"}).status_code == 200
-    http.close()
+    http.__exit__(None, None, None)
 
 
 def test_oversized_chat_requests_are_refused(make_runtime: Callable[..., Any]) -> None:
@@ -58,4 +60,4 @@ def test_oversized_chat_requests_are_refused(make_runtime: Callable[..., Any]) -
     assert r.status_code == 413
     r = api.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]})
     assert r.status_code == 422 and "user message" in r.json()["detail"]
-    http.close()
+    http.__exit__(None, None, None)
