@@ -64,6 +64,7 @@ def embedded_api(data_dir: Path, **overrides: Any) -> Iterator[Any]:
     from gateway.app import create_app
     from ingest.queue import LocalQueue
 
+    overrides.setdefault("rate_limit_per_minute", 0)  # a benchmark is not abuse
     settings = Settings(data_dir=data_dir, operator_key=OPERATOR, broker_url="", **overrides)
     rt = Runtime(settings)
     rt.attach_queue(LocalQueue(rt, settings.ingest_threads))

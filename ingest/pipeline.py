@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -102,6 +103,35 @@ def _progress(rt: Runtime, doc_id: str, value: float) -> bool:
         return True
 
 
+class _LeaseKeeper:
+    """Renews the document's lease while a long parse runs, so the reconciler does not hand the same
+    document to a second worker. A dead worker stops renewing, and the lease runs out as designed."""
+
+    def __init__(self, rt: Runtime, doc_id: str) -> None:
+        self.rt, self.doc_id = rt, doc_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{doc_id[:8]}")
+
+    def _run(self) -> None:
+        interval = max(1.0, self.rt.settings.lease_s / 3)
+        while not self._stop.wait(interval):
+            try:
+                with self.rt.catalog.session() as s:
+                    row = s.get(Document, self.doc_id)
+                    if row is None or row.status != "processing":
+                        return
+                    row.lease_until = utcnow() + timedelta(seconds=self.rt.settings.lease_s)
+            except Exception:  # the next beat tries again; the lease is a safety net, not a lock
+                log.warning("could not renew the lease of %s", self.doc_id)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+
+
 class _Indexer:
     """Embeds and upserts chunks in bounded batches."""
 
@@ -166,8 +196,11 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
         # A retry starts clean: points of an interrupted attempt are removed, then rewritten.
         if doc.attempts > 1:
             rt.index.delete_document(doc.tenant_id, doc.id)
-        slot = nullcontext() if doc.media_type == RECORD_MEDIA_TYPE else rt.parse_slots
-        with slot:
+        is_record = doc.media_type == RECORD_MEDIA_TYPE
+        with (
+            nullcontext() if is_record else rt.parse_slots,
+            nullcontext() if is_record else _LeaseKeeper(rt, doc.id),
+        ):
             t0 = time.perf_counter()
             pages, windows = open_document(path, doc.media_type, rt.settings.max_pages)
             chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap)

@@ -47,9 +47,9 @@ def test_embedder_outage_is_retried_and_recovered_without_losing_a_document(stac
 
         wait_until(retrying, 120, "the worker to report a retried embedder error")
         doc = api.get(f"/v1/documents/{second['id']}").json()
-        assert "embedder" in doc["error"] and "unavailable" in doc["error"]
+        assert "embedding service" in doc["error"] and "unavailable" in doc["error"]
         r = api.post("/v1/search", json={"query": "ferry"})
-        assert r.status_code == 503 and "embedder" in r.json()["detail"]
+        assert r.status_code == 503 and "embedding service" in r.json()["detail"]
 
         with embedder_process(port=port):
             done = api.wait_done([second["id"]], timeout=300)[second["id"]]
