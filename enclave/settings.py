@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ENCLAVE_", env_file=None, extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ENCLAVE_", env_file=None, extra="ignore", env_ignore_empty=True
+    )
 
     # --- where state lives -------------------------------------------------------------------
     data_dir: Path = Field(Path("./data"), description="Root for files, SQLite and the embedded index.")

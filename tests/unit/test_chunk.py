@@ -34,7 +34,9 @@ def test_packs_small_blocks_up_to_the_size() -> None:
 
 def test_a_title_followed_by_a_long_block_is_context_not_a_chunk_of_its_own() -> None:
     long = "The abstract goes on. " * 100
-    chunks = list(Chunker(chunk_chars=500, overlap=0).chunks([Block("Paper title", None, True), Block(long, None)]))
+    chunks = list(
+        Chunker(chunk_chars=500, overlap=0).chunks([Block("Paper title", None, True), Block(long, None)])
+    )
     assert all(c.text != "Paper title" for c in chunks)
     assert all(c.section == "Paper title" for c in chunks)
     assert chunks[0].embedding_text(None).startswith("Paper title\nThe abstract")
