@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,49 +80,38 @@ def _record_windows(path: Path) -> Iterator[Window]:
 
 
 def pdf_page_count(path: Path) -> int:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import pikepdf
 
     try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError(
-                "The PDF is password-protected. Remove the password (or print it to a new PDF) "
-                "and upload again."
-            )
-        return len(reader.pages)
-    except DocumentError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        with pikepdf.open(path) as pdf:
+            return len(pdf.pages)
+    except pikepdf.PasswordError as exc:
+        raise DocumentError(
+            "The PDF is password-protected. Remove the password (or print it to a new PDF) and upload again."
+        ) from exc
+    except (pikepdf.PdfError, ValueError, OSError) as exc:
         raise DocumentError(
             f"The PDF is damaged and cannot be read ({exc}). Re-export it and upload again."
         ) from exc
-    except Exception as exc:
-        if "password" in str(exc).lower() or "decrypt" in str(exc).lower():
-            raise DocumentError(
-                "The PDF is encrypted and cannot be opened. Remove the protection and upload again."
-            ) from exc
-        raise DocumentError(f"The PDF is damaged and cannot be read ({exc}).") from exc
 
 
 def _pdf_windows(path: Path, pages: int) -> Iterator[Window]:
-    from pypdf import PdfReader, PdfWriter
+    import pikepdf
     from unstructured.partition.pdf import partition_pdf
 
-    reader = PdfReader(str(path))
-    if reader.is_encrypted:
-        reader.decrypt("")
     for start in range(0, pages, PDF_WINDOW_PAGES):
         end = min(pages, start + PDF_WINDOW_PAGES)
         if pages <= PDF_WINDOW_PAGES:
             part, cleanup = path, False
         else:
-            writer = PdfWriter()
-            for i in range(start, end):
-                writer.add_page(reader.pages[i])
-            fd, name = tempfile.mkstemp(suffix=".pdf")
-            with os.fdopen(fd, "wb") as f:
-                writer.write(f)
+            # qpdf (pikepdf) copes with structures pypdf refuses, e.g. very large arrays in SEC filings.
+            with pikepdf.open(path) as src, pikepdf.new() as dst:
+                with warnings.catch_warnings():  # links and forms do not matter for text extraction
+                    warnings.simplefilter("ignore")
+                    dst.pages.extend(src.pages[start:end])
+                fd, name = tempfile.mkstemp(suffix=".pdf")
+                os.close(fd)
+                dst.save(name)
             part, cleanup = Path(name), True
         try:
             elements = partition_pdf(filename=str(part), strategy="fast", languages=["eng"])
@@ -143,7 +133,8 @@ def _as_utf8(path: Path, media_type: str) -> Path | None:
     """UTF-16/32 text trips several unstructured partitioners; hand them a UTF-8 copy instead."""
     if not (media_type.startswith("text/") or media_type in ("application/json", "application/xml")):
         return None
-    head = path.open("rb").read(4)
+    with path.open("rb") as f:
+        head = f.read(4)
     for bom, enc in _WIDE_BOMS.items():
         if head.startswith(bom):
             fd, name = tempfile.mkstemp(suffix=path.suffix)
