@@ -86,6 +86,7 @@ def main() -> int:
     env = {
         **os.environ,
         "ENCLAVE_OPERATOR_KEY": OPERATOR,
+        "ENCLAVE_RATE_LIMIT_PER_MINUTE": "0",
         "HF_HUB_OFFLINE": "1",
         "ENCLAVE_LOG_LEVEL": "WARNING",
     }
