@@ -15,7 +15,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from tests.support import OPERATOR_KEY, REPO, Api, free_port, kill_group, start, wait_http
+from tests.support import OPERATOR_KEY, Api, free_port, kill_group, start, wait_http
 
 PG_ADMIN_URL = os.environ.get("ENCLAVE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_BASE = os.environ.get("ENCLAVE_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -241,6 +241,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Cheap tests first, the heavy distributed and browser tests last.
     order = {"unit": 0, "integration": 1, "services": 1, "deploy": 0, "e2e": 3}
     items.sort(key=lambda it: order.get(Path(str(it.fspath)).parent.name, 2))
-
-
-_ = REPO

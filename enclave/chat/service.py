@@ -149,6 +149,13 @@ class AnswerService:
         if tail:
             yield tail
 
+    def estimate_usage(self, prep: Prepared, text: str) -> dict[str, int]:
+        """Token counts for a streamed answer (stream chunks from the model server carry none)."""
+        counter = self._counter()
+        prompt = sum(counter.count(m["content"]) for m in prep.messages)
+        completion = counter.count(text)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
     def finish(self, prep: Prepared, text: str, usage: dict[str, int], model: str) -> list[dict[str, Any]]:
         citations = citation_dicts(prep.sources, text) if prep.covered else []
         self.conversations.append(prep.principal, prep.conversation_id, "user", prep.question)

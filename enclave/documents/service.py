@@ -185,10 +185,9 @@ class DocumentService:
         filename: str,
         collection: str,
         metadata: dict[str, Any],
-        external_id: str | None = None,
         title: str | None = None,
-        supersedes: str | None = None,
     ) -> UploadResult:
+        """A file upload; JSON records are registered in bulk by `upload_records`."""
         existing = self._find_same_content(principal, collection, staged.sha256)
         if existing is not None:
             self.storage.discard(staged)
@@ -202,12 +201,10 @@ class DocumentService:
             size=staged.size,
             sha256=staged.sha256,
             status="queued",
-            external_id=external_id,
             title=title,
             metadata_=metadata,
             storage_key=key,
             created_by=principal.key_id,
-            supersedes=supersedes,
         )
         try:
             with self.catalog.session() as s:

@@ -175,12 +175,7 @@ async def chat_completions(
         finally:
             await pieces.aclose()  # a client that went away stops the generation
         yield chunk({}, "stop")
-        counter = rt.answers._counter()
-        usage = {
-            "prompt_tokens": sum(counter.count(m["content"]) for m in prep.messages),
-            "completion_tokens": counter.count(text),
-        }
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        usage = await run_in_threadpool(rt.answers.estimate_usage, prep, text)
         citations = await run_in_threadpool(rt.answers.finish, prep, text, usage, req.model)
         yield (
             "data: "
