@@ -35,13 +35,17 @@ def main() -> int:
     ap.add_argument("--split", default="test", choices=["test", "train"])
     ap.add_argument("--data-dir", type=Path, default=Path("/tmp/enclave-bench-scifact"))
     ap.add_argument("--top-k", type=int, default=100)
+    ap.add_argument(
+        "--document-weight", type=float, default=None, help="override ENCLAVE_SEARCH_DOCUMENT_WEIGHT"
+    )
     args = ap.parse_args()
+    overrides = {} if args.document_weight is None else {"search_document_weight": args.document_weight}
 
     key = ensure_scifact_index(args.data_dir)
     queries, qrels = load_queries(args.split)
     ndcgs, recalls = [], []
     t0 = time.perf_counter()
-    with embedded_api(args.data_dir) as (http, _rt):
+    with embedded_api(args.data_dir, **overrides) as (http, rt):
         h = {"Authorization": f"Bearer {key}"}
         for qid, text in queries.items():
             r = http.post(
@@ -53,6 +57,7 @@ def main() -> int:
             recalls.append(recall_at(ranked, qrels[qid], 100))
     out = {
         "split": args.split,
+        "document_weight": rt.settings.search_document_weight,
         "queries": len(queries),
         "ndcg@10": round(sum(ndcgs) / len(ndcgs), 4),
         "recall@100": round(sum(recalls) / len(recalls), 4),

@@ -27,7 +27,7 @@ def chunk_texts(docs) -> list[str]:  # type: ignore[no-untyped-def]
     from ingest.chunk import Block, Chunker
 
     s = Settings()
-    chunker = Chunker(s.chunk_chars, s.chunk_overlap)
+    chunker = Chunker(s.chunk_chars, s.chunk_overlap, s.chunk_min_chars)
     out = []
     for d in docs:
         blocks = ([Block(d.title, None, is_title=True)] if d.title else []) + [Block(d.text, None)]

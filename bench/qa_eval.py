@@ -52,9 +52,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", type=Path, default=Path("/tmp/enclave-bench-sec"))
     ap.add_argument("--answers", type=int, default=20, help="questions answered by the LLM (0: none)")
+    ap.add_argument(
+        "--document-weight", type=float, default=None, help="override ENCLAVE_SEARCH_DOCUMENT_WEIGHT"
+    )
     args = ap.parse_args()
     questions = load_questions()
-    with embedded_api(args.data_dir) as (http, _rt):
+    overrides = {} if args.document_weight is None else {"search_document_weight": args.document_weight}
+    with embedded_api(args.data_dir, **overrides) as (http, rt):
         key = admin_key(http, args.data_dir)
         h = {"Authorization": f"Bearer {key}"}
         t0 = time.perf_counter()
@@ -119,6 +123,7 @@ def main() -> int:
             )
     ok = [a for a in answers if "f1" in a]
     out = {
+        "document_weight": rt.settings.search_document_weight,
         "context_recall": recall,
         "answers": {
             "n": len(answers),

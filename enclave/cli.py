@@ -25,7 +25,7 @@ def _runtime(settings: Settings, embedded: bool):  # type: ignore[no-untyped-def
 
     rt = Runtime(settings)
     if settings.broker_url and not embedded:
-        rt.attach_queue(CeleryQueue(settings.broker_url))
+        rt.attach_queue(CeleryQueue(settings.broker_url, settings.ingest_record_batch))
     else:
         rt.attach_queue(LocalQueue(rt, settings.ingest_threads))
     return rt

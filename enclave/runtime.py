@@ -86,6 +86,7 @@ class Runtime:
             self.audit,
             settings.search_candidates,
             observe=lambda stage, s: SEARCH_STAGE.labels(stage).observe(s),
+            document_weight=settings.search_document_weight,
         )
         self.conversations = ConversationService(self.catalog)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.resolved_redis_url())
@@ -98,6 +99,7 @@ class Runtime:
         """Uploads enqueue through this (Celery in distributed mode, a thread pool when embedded)."""
         self.queue = queue
         self.documents.enqueue = queue.enqueue
+        self.documents.enqueue_records = queue.enqueue_records
 
     @cached_property
     def embedder(self) -> Embedder:

@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     # --- ingestion -------------------------------------------------------------------------------
     broker_url: str = Field("", description="Celery broker (redis://...); empty = in-process thread pool.")
     redis_url: str = Field("", description="Redis for rate limits and progress; defaults to broker_url.")
-    ingest_threads: int = Field(
-        64, description="Embedded mode: ingestion threads (many small records keep embedding batches full)."
+    ingest_threads: int = Field(16, description="Embedded mode: ingestion threads.")
+    ingest_record_batch: int = Field(
+        32, description="JSON records ingested together (one embedding call, one index write)."
     )
     parse_concurrency: int = Field(
         4, description="Embedded mode: files parsed at the same time (memory bound)."
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     max_pages: int = Field(2000, description="Documents with more pages fail with a reason.")
     chunk_chars: int = Field(1500, description="Target chunk size in characters.")
     chunk_overlap: int = Field(150, description="Overlap between consecutive chunks.")
+    chunk_min_chars: int = Field(
+        500, description="A chunk shorter than this takes in the next section or page instead of ending."
+    )
     task_time_limit_s: int = Field(1800, description="Hard time limit of one ingestion task.")
     task_max_retries: int = Field(5, description="Retries of one ingestion task on transient faults.")
     lease_s: int = Field(900, description="A document stuck in queued/processing longer is re-enqueued.")
@@ -66,6 +70,9 @@ class Settings(BaseSettings):
     # --- search ----------------------------------------------------------------------------------
     search_top_k: int = Field(10, description="Default number of results.")
     search_candidates: int = Field(100, description="Candidates per retriever before fusion.")
+    search_document_weight: float = Field(
+        1.0, description="Weight of a chunk's document-level rank in its score (0 = chunks alone)."
+    )
 
     # --- answering ---------------------------------------------------------------------------------
     answer_min_score: float = Field(

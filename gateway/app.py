@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from enclave.metrics import REQUEST_LATENCY, StateCollector, register_state
 from enclave.runtime import Runtime
@@ -24,10 +25,32 @@ PAGE_HEADERS = {
 }
 
 
-def _route_of(request: Request) -> str:
-    # The route template, not the raw path, so ids do not explode the label set.
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched") if route is not None else "unmatched"
+class LatencyMiddleware:
+    """Request latency by method, route template and status: a plain ASGI wrapper (no body buffering, no
+    extra task per request, unlike a `@app.middleware("http")` function)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def observe_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe_send)
+        finally:
+            # The route template, not the raw path, so ids do not explode the label set.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUEST_LATENCY.labels(scope["method"], route, str(status)).observe(time.perf_counter() - start)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -46,15 +69,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         StateCollector(runtime.documents_by_status, lambda: runtime.queue.depth() if runtime.queue else 0)
     )
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
-        response: Response = await call_next(request)
-        REQUEST_LATENCY.labels(request.method, _route_of(request), str(response.status_code)).observe(
-            time.perf_counter() - start
-        )
-        return response
-
+    app.add_middleware(LatencyMiddleware)
     _mount_web(app)
     return app
 

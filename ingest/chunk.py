@@ -37,45 +37,68 @@ class Chunk:
 
 
 class Chunker:
-    def __init__(self, chunk_chars: int, overlap: int) -> None:
+    """Packs blocks into chunks of up to `chunk_chars`.
+
+    A section title or a new page closes the chunk being built, unless it is still shorter than
+    `min_chars`: then the next section (or page) is packed into it, so a run of tiny sections (a PDF's
+    headings, a table's rows) does not become a run of tiny chunks. A chunk keeps the page and the section
+    title it starts in.
+    """
+
+    def __init__(self, chunk_chars: int, overlap: int, min_chars: int = 0) -> None:
         self.size = chunk_chars
+        self.min_chars = min(min_chars, chunk_chars)
         self.splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_chars, chunk_overlap=overlap, separators=["\n\n", "\n", ". ", " ", ""]
         )
 
     def chunks(self, blocks: Iterable[Block]) -> Iterator[Chunk]:
-        section: str | None = None
+        section: str | None = None  # the latest title
         buf: list[str] = []
         buf_page: int | None = None
+        buf_section: str | None = None  # the title the chunk being built starts in
         buf_len = 0
 
         def flush() -> Iterator[Chunk]:
             nonlocal buf, buf_len
             if buf:
-                yield Chunk("\n".join(buf), buf_page, section)
+                yield Chunk("\n".join(buf), buf_page, buf_section)
             buf, buf_len = [], 0
+
+        def start(page: int | None) -> None:
+            nonlocal buf_page, buf_section
+            buf_page, buf_section = page, section
 
         for block in blocks:
             text = block.text.strip()
             if not text:
                 continue
             if block.is_title:
-                yield from flush()
+                if buf_len >= self.min_chars or buf_len + len(text) + 1 > self.size:
+                    yield from flush()
                 section = text[:300]
-                buf_page = block.page
-                buf, buf_len = [text], len(text)
+                if not buf:
+                    start(block.page)
+                buf.append(text)
+                buf_len += len(text) + 1
                 continue
             if len(text) > self.size:
-                if buf != [section]:  # a lone section title rides along as context, not as a chunk
+                if buf == [section]:  # a lone section title rides along as context, not as a chunk
+                    buf, buf_len = [], 0
+                elif buf and buf_len < self.min_chars:  # a small start is split together with the block
+                    text = " ".join([*buf, text])
+                    buf, buf_len = [], 0
+                else:
                     yield from flush()
-                buf, buf_len = [], 0
+                    start(block.page)
                 for piece in self.splitter.split_text(text):
-                    yield Chunk(piece, block.page, section)
+                    yield Chunk(piece, buf_page if buf_page is not None else block.page, buf_section)
                 continue
-            if buf and (block.page != buf_page or buf_len + len(text) + 1 > self.size):
+            page_break = block.page != buf_page and buf_len >= self.min_chars
+            if buf and (page_break or buf_len + len(text) + 1 > self.size):
                 yield from flush()
             if not buf:
-                buf_page = block.page
+                start(block.page)
             buf.append(text)
             buf_len += len(text) + 1
         yield from flush()

@@ -71,11 +71,18 @@ def _to_blocks(elements, page_offset: int = 0) -> list[Block]:  # type: ignore[n
 
 
 def _record_windows(path: Path) -> Iterator[Window]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        title, text = data.get("title") or "", data["text"]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DocumentError(
+            f"The stored record is not a JSON object with a 'text' field ({type(exc).__name__}); "
+            "upload it again."
+        ) from exc
     blocks = []
-    if data.get("title"):
-        blocks.append(Block(data["title"], None, is_title=True))
-    blocks.append(Block(data["text"], None))
+    if title:
+        blocks.append(Block(title, None, is_title=True))
+    blocks.append(Block(text, None))
     yield Window(blocks, 1.0)
 
 

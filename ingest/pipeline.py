@@ -12,15 +12,19 @@ import logging
 import socket
 import threading
 import time
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from enclave.catalog.models import Document, IngestionAttempt, utcnow
 from enclave.documents.formats import RECORD_MEDIA_TYPE
-from enclave.index.base import ChunkPoint, point_id
+from enclave.index.base import DOCUMENTS, ChunkPoint, document_point_id, point_id
 from enclave.metrics import INGEST_OUTCOMES, INGEST_STAGE
 from enclave.models.errors import ModelUnavailable
 from enclave.runtime import Runtime
@@ -55,22 +59,32 @@ class Outcome:
     error: str | None = None
 
 
+def _lease_left(doc: Document, now: datetime) -> float:
+    """Seconds another worker still holds this document for (0 when it is free to take)."""
+    if doc.status != "processing" or doc.lease_until is None:
+        return 0.0
+    lease = doc.lease_until if doc.lease_until.tzinfo else doc.lease_until.replace(tzinfo=now.tzinfo)
+    return max(0.0, (lease - now).total_seconds())
+
+
+def _take(s: Session, rt: Runtime, doc: Document, now: datetime) -> None:
+    doc.status = "processing"
+    doc.attempts += 1
+    doc.progress = 0.01
+    doc.error = None
+    doc.lease_until = now + timedelta(seconds=rt.settings.lease_s)
+    s.add(IngestionAttempt(document_id=doc.id, attempt=doc.attempts, worker=WORKER))
+
+
 def _claim(rt: Runtime, document_id: str) -> Document | None:
     now = utcnow()
     with rt.catalog.session() as s:
         doc = s.get(Document, document_id, with_for_update=rt.catalog.url.startswith("postgres"))
         if doc is None or doc.status in ("ready", "failed"):
             return None
-        if doc.status == "processing" and doc.lease_until is not None:
-            lease = doc.lease_until if doc.lease_until.tzinfo else doc.lease_until.replace(tzinfo=now.tzinfo)
-            if lease > now:
-                raise LeaseHeld((lease - now).total_seconds())
-        doc.status = "processing"
-        doc.attempts += 1
-        doc.progress = 0.01
-        doc.error = None
-        doc.lease_until = now + timedelta(seconds=rt.settings.lease_s)
-        s.add(IngestionAttempt(document_id=doc.id, attempt=doc.attempts, worker=WORKER))
+        if held := _lease_left(doc, now):
+            raise LeaseHeld(held)
+        _take(s, rt, doc, now)
         s.flush()
         s.expunge(doc)
         return doc
@@ -132,17 +146,107 @@ class _LeaseKeeper:
         self._stop.set()
 
 
+# Length normalisation of whole-document BM25 weights (terms); chunks use the encoder's own average.
+DOCUMENT_AVG_TERMS = 1000.0
+
+
+class _Summary:
+    """The document-level point, built up as chunks are embedded: the centroid of the chunk embeddings and
+    BM25 weights of the whole text, so search can weigh a chunk by how relevant its document is."""
+
+    def __init__(self) -> None:
+        self.dense: np.ndarray | None = None
+        self.counts: Counter[int] = Counter()
+        self.length = 0
+        self.chunks = 0
+
+    def add(self, dense: np.ndarray, counts: list[tuple[Counter[int], int]]) -> None:
+        total = dense.sum(axis=0)
+        self.dense = total if self.dense is None else self.dense + total
+        for c, n in counts:
+            self.counts.update(c)
+            self.length += n
+        self.chunks += len(counts)
+
+    def point(self, rt: Runtime, doc: Document) -> ChunkPoint | None:
+        if self.dense is None:
+            return None
+        centroid = self.dense / (float(np.linalg.norm(self.dense)) or 1.0)
+        return ChunkPoint(
+            id=document_point_id(doc.id),
+            dense=centroid.tolist(),
+            sparse=rt.sparse.weigh(self.counts, self.length, DOCUMENT_AVG_TERMS),
+            payload={**_access_payload(doc), "title": doc.title, "chunks": self.chunks},
+        )
+
+
+def _access_payload(doc: Document) -> dict[str, object]:
+    return {
+        "tenant_id": doc.tenant_id,
+        "acl": list(doc.acl or ["tenant"]),
+        "document_id": doc.id,
+        "collection": doc.collection,
+        "filename": doc.filename,
+        "external_id": doc.external_id,
+    }
+
+
+def _embed_and_upsert(rt: Runtime, items: list[tuple[Document, list[Chunk], int, _Summary]]) -> None:
+    """Embeds the chunks of one or more documents in one call and upserts them in one write; each
+    document's summary takes in its chunks. Point ids are deterministic per chunk (`first`, `first + 1`…)."""
+    texts = [[c.embedding_text(doc.title) for c in chunks] for doc, chunks, _, _ in items]
+    t0 = time.perf_counter()
+    dense = rt.embedder.embed_documents([t for ts in texts for t in ts])
+    t1 = time.perf_counter()
+    points: list[ChunkPoint] = []
+    at = 0
+    for (doc, chunks, first, summary), ts in zip(items, texts, strict=True):
+        vecs = dense[at : at + len(ts)]
+        at += len(ts)
+        counts = [rt.sparse.count(t) for t in ts]
+        summary.add(vecs, counts)
+        points += [
+            ChunkPoint(
+                id=point_id(doc.id, first + i),
+                dense=vec.tolist(),
+                sparse=rt.sparse.weigh(*tc),
+                payload={
+                    **_access_payload(doc),
+                    "title": chunk.section or doc.title,
+                    "page": chunk.page,
+                    "chunk": first + i,
+                    "text": chunk.text,
+                },
+            )
+            for i, (chunk, vec, tc) in enumerate(zip(chunks, vecs, counts, strict=True))
+        ]
+    t2 = time.perf_counter()
+    rt.index.upsert(points)
+    INGEST_STAGE.labels("embed").observe(t1 - t0)
+    INGEST_STAGE.labels("sparse").observe(t2 - t1)
+    INGEST_STAGE.labels("index").observe(time.perf_counter() - t2)
+
+
+def _upsert_summaries(rt: Runtime, items: list[tuple[Document, _Summary]]) -> None:
+    points = [p for doc, summary in items if (p := summary.point(rt, doc)) is not None]
+    if points:
+        rt.index.upsert(points, level=DOCUMENTS)
+
+
 class _Indexer:
-    """Embeds and upserts chunks in bounded batches."""
+    """Embeds and upserts one document's chunks in bounded batches."""
 
     def __init__(self, rt: Runtime, doc: Document) -> None:
         self.rt, self.doc = rt, doc
         self.pending: list[Chunk] = []
         self.count = 0
         self.max_page = 0
+        self.summary = _Summary()
 
     def add(self, chunk: Chunk) -> None:
         self.pending.append(chunk)
+        if chunk.page:
+            self.max_page = max(self.max_page, chunk.page)
         if len(self.pending) >= self.rt.settings.embed_batch_size:
             self.flush()
 
@@ -150,39 +254,7 @@ class _Indexer:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        texts = [c.embedding_text(self.doc.title) for c in batch]
-        t0 = time.perf_counter()
-        dense = self.rt.embedder.embed_documents(texts)
-        t1 = time.perf_counter()
-        points = []
-        for i, (chunk, text, vec) in enumerate(zip(batch, texts, dense, strict=True)):
-            n = self.count + i
-            points.append(
-                ChunkPoint(
-                    id=point_id(self.doc.id, n),
-                    dense=vec.tolist(),
-                    sparse=self.rt.sparse.encode_document(text),
-                    payload={
-                        "tenant_id": self.doc.tenant_id,
-                        "acl": list(self.doc.acl or ["tenant"]),
-                        "document_id": self.doc.id,
-                        "collection": self.doc.collection,
-                        "filename": self.doc.filename,
-                        "external_id": self.doc.external_id,
-                        "title": chunk.section or self.doc.title,
-                        "page": chunk.page,
-                        "chunk": n,
-                        "text": chunk.text,
-                    },
-                )
-            )
-            if chunk.page:
-                self.max_page = max(self.max_page, chunk.page)
-        t2 = time.perf_counter()
-        self.rt.index.upsert(points)
-        INGEST_STAGE.labels("embed").observe(t1 - t0)
-        INGEST_STAGE.labels("sparse").observe(t2 - t1)
-        INGEST_STAGE.labels("index").observe(time.perf_counter() - t2)
+        _embed_and_upsert(self.rt, [(self.doc, batch, self.count, self.summary)])
         self.count += len(batch)
 
 
@@ -203,7 +275,7 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
         ):
             t0 = time.perf_counter()
             pages, windows = open_document(path, doc.media_type, rt.settings.max_pages)
-            chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap)
+            chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap, rt.settings.chunk_min_chars)
             window: Window
             for window in windows:
                 INGEST_STAGE.labels("parse").observe(time.perf_counter() - t0)
@@ -219,6 +291,7 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
                 "No text was found in the document. It may be empty, contain only images (OCR is not "
                 "installed here), or only whitespace."
             )
+        _upsert_summaries(rt, [(doc, indexer.summary)])
     except DocumentError as exc:
         return _fail(rt, doc, str(exc))
     except Exception as exc:
@@ -236,6 +309,112 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
     if doc.supersedes:
         _retire(rt, doc)
     return Outcome("ready", chunks=indexer.count)
+
+
+@dataclass
+class BatchOutcome:
+    outcomes: dict[str, Outcome]
+    # documents for the single-document path, each after a delay in seconds (another worker holds its
+    # lease, or it is a file, not a record)
+    later: dict[str, float]
+
+
+def process_records(rt: Runtime, document_ids: list[str]) -> BatchOutcome:
+    """JSON records ingested together: claimed in one transaction, embedded in one call, upserted in one
+    write, finished in one transaction. Bulk record uploads go this way; each record still ends `ready` or
+    `failed` on its own, and a transient fault puts every record of the batch back to `queued`."""
+    now = utcnow()
+    later: dict[str, float] = {}
+    docs: list[Document] = []
+    with rt.catalog.session() as s:
+        stmt = select(Document).where(Document.id.in_(document_ids))
+        if rt.catalog.url.startswith("postgres"):
+            stmt = stmt.with_for_update()
+        for doc in s.scalars(stmt).all():
+            if doc.status in ("ready", "failed"):
+                continue
+            if doc.media_type != RECORD_MEDIA_TYPE:  # files take the single-document path
+                later[doc.id] = 0.0
+                continue
+            if left := _lease_left(doc, now):
+                later[doc.id] = left
+                continue
+            _take(s, rt, doc, now)
+            docs.append(doc)
+        s.flush()
+        for doc in docs:
+            s.expunge(doc)
+    outcomes: dict[str, Outcome] = {i: Outcome("skipped") for i in document_ids if i not in later}
+    if not docs:
+        return BatchOutcome(outcomes, later)
+    chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap, rt.settings.chunk_min_chars)
+    work: list[tuple[Document, list[Chunk], int, _Summary]] = []
+    try:
+        t0 = time.perf_counter()
+        for doc in docs:
+            if doc.attempts > 1:  # a retry starts clean
+                rt.index.delete_document(doc.tenant_id, doc.id)
+            try:
+                _, windows = open_document(
+                    rt.storage.path(doc.storage_key), doc.media_type, rt.settings.max_pages
+                )
+                chunks = [c for w in windows for c in chunker.chunks(w.blocks)]
+            except DocumentError as exc:
+                outcomes[doc.id] = _fail(rt, doc, str(exc))
+                continue
+            except Exception as exc:
+                if _is_transient(exc):
+                    raise
+                log.exception("record %s failed while parsing", doc.id)
+                outcomes[doc.id] = _fail(rt, doc, explain(exc, doc.media_type))
+                continue
+            if not chunks:
+                outcomes[doc.id] = _fail(
+                    rt, doc, "No text was found in the record; send its content in 'text'."
+                )
+                continue
+            work.append((doc, chunks, 0, _Summary()))
+        INGEST_STAGE.labels("parse").observe(time.perf_counter() - t0)
+        if work:
+            _embed_and_upsert(rt, work)
+            _upsert_summaries(rt, [(doc, summary) for doc, _, _, summary in work])
+    except Exception as exc:
+        if not _is_transient(exc):
+            raise
+        for doc, *_ in work:
+            _requeue(rt, doc, f"{type(exc).__name__}: {exc}")
+        raise Transient(str(exc)) from exc
+    with rt.catalog.session() as s:
+        rows = {r.id: r for r in s.scalars(select(Document).where(Document.id.in_([d.id for d, *_ in work])))}
+        attempts = {
+            (a.document_id, a.attempt): a
+            for a in s.scalars(select(IngestionAttempt).where(IngestionAttempt.document_id.in_(list(rows))))
+        }
+        gone = []
+        for doc, chunks, *_ in work:
+            row = rows.get(doc.id)
+            if row is None:  # deleted while it was being embedded
+                gone.append(doc)
+                outcomes[doc.id] = Outcome("deleted")
+                continue
+            row.status, row.error, row.lease_until, row.progress, row.chunks = (
+                "ready",
+                None,
+                None,
+                1.0,
+                len(chunks),
+            )
+            if att := attempts.get((doc.id, row.attempts)):
+                att.status, att.finished_at = "ready", utcnow()
+            outcomes[doc.id] = Outcome("ready", chunks=len(chunks))
+    for doc in gone:
+        rt.index.delete_document(doc.tenant_id, doc.id)
+    for doc, *_ in work:
+        if outcomes[doc.id].status == "ready":
+            INGEST_OUTCOMES.labels("ready").inc()
+            if doc.supersedes:
+                _retire(rt, doc)
+    return BatchOutcome(outcomes, later)
 
 
 def _fail(rt: Runtime, doc: Document, reason: str) -> Outcome:

@@ -23,6 +23,8 @@ def backoff_s(attempt: int) -> float:
 class TaskQueue(Protocol):
     def enqueue(self, document_id: str) -> None: ...
 
+    def enqueue_records(self, document_ids: list[str]) -> None: ...
+
     def depth(self) -> int: ...
 
     def ping(self) -> None: ...
@@ -48,6 +50,39 @@ class LocalQueue:
             self._pending += 1
         self.pool.submit(self._run, document_id, retries)
 
+    def enqueue_records(self, document_ids: list[str], retries: int = 0) -> None:
+        """JSON records ingest in groups (one embedding call, one index write, one catalog commit each)."""
+        size = max(1, self.rt.settings.ingest_record_batch)
+        for i in range(0, len(document_ids), size):
+            if self._closed:
+                return
+            with self._lock:
+                self._pending += 1
+            self.pool.submit(self._run_records, document_ids[i : i + size], retries)
+
+    def _run_records(self, document_ids: list[str], retries: int) -> None:
+        from ingest.pipeline import Transient, give_up, process_records
+
+        with self._lock:
+            self._pending -= 1
+        try:
+            result = process_records(self.rt, document_ids)
+        except Transient as exc:
+            if retries >= self.rt.settings.task_max_retries:
+                for doc_id in document_ids:
+                    give_up(self.rt, doc_id, str(exc))
+            else:
+                timer = threading.Timer(
+                    backoff_s(retries + 1), self.enqueue_records, args=(document_ids, retries + 1)
+                )
+                self._start(timer)
+            return
+        except Exception:
+            log.exception("ingestion of records %s… crashed", document_ids[:3])
+            return
+        for doc_id, delay in result.later.items():
+            self._later(delay + 1 if delay else 0, doc_id, retries)
+
     def _run(self, document_id: str, retries: int) -> None:
         from ingest.pipeline import LeaseHeld, Transient, give_up, process_document
 
@@ -66,15 +101,16 @@ class LocalQueue:
             log.exception("ingestion of %s crashed", document_id)
 
     def _later(self, delay: float, document_id: str, retries: int) -> None:
-        timer = threading.Timer(delay, self._fire, args=(document_id, retries))
+        self._start(threading.Timer(delay, self._fire, args=(document_id, retries)))
+
+    def _start(self, timer: threading.Timer) -> None:
         timer.daemon = True
         with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive()}
             self._timers.add(timer)
         timer.start()
 
     def _fire(self, document_id: str, retries: int) -> None:
-        with self._lock:
-            self._timers = {t for t in self._timers if t.is_alive()}
         self.enqueue(document_id, retries)
 
     def depth(self) -> int:
@@ -94,14 +130,21 @@ class LocalQueue:
 class CeleryQueue:
     """Distributed mode: a Celery task on Redis, consumed by `enclave worker` processes."""
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, record_batch: int = 32) -> None:
         from ingest.celery_app import QUEUE, make_celery
 
         self.app = make_celery(broker_url)
         self.queue_name = QUEUE
+        self.record_batch = max(1, record_batch)
 
     def enqueue(self, document_id: str) -> None:
         self.app.send_task("ingest.document", args=[document_id], queue=self.queue_name)
+
+    def enqueue_records(self, document_ids: list[str]) -> None:
+        for i in range(0, len(document_ids), self.record_batch):
+            self.app.send_task(
+                "ingest.records", args=[document_ids[i : i + self.record_batch]], queue=self.queue_name
+            )
 
     def depth(self) -> int:
         with self.app.connection_for_write() as conn:

@@ -74,6 +74,7 @@ class DocumentService:
         self._index = index
         self.max_bytes = max_upload_mb * 1024 * 1024
         self.enqueue: Enqueue = lambda _doc_id: None
+        self.enqueue_records: Callable[[list[str]], None] = lambda _ids: None
 
     # --- writes ----------------------------------------------------------------------------------
     def upload(
@@ -172,8 +173,8 @@ class DocumentService:
                 existing[(collection, sha)] = doc
                 new_docs.append(doc)
                 results.append(UploadResult(doc, duplicate=False))
-        for doc in new_docs:
-            self.enqueue(doc.id)
+        if new_docs:
+            self.enqueue_records([doc.id for doc in new_docs])
         return results
 
     def _register(

@@ -11,6 +11,10 @@ from enclave.tenancy.access import AccessFilter
 
 DENSE = "dense"
 SPARSE = "sparse"
+# Two levels in the index: chunks (what search returns) and one point per document (its centroid embedding
+# and whole-text BM25 weights), which lets a chunk's rank take its document's relevance into account.
+CHUNKS = "chunks"
+DOCUMENTS = "documents"
 # Reciprocal rank fusion constant: 1/(k + rank). 60 is the value of the original RRF paper.
 RRF_K = 60
 _POINT_NS = uuid.UUID("6f1c1f7e-2b7a-4c55-9d1e-0e5c1a3b9f42")
@@ -19,6 +23,10 @@ _POINT_NS = uuid.UUID("6f1c1f7e-2b7a-4c55-9d1e-0e5c1a3b9f42")
 def point_id(document_id: str, chunk_no: int) -> str:
     """Deterministic: a retried task overwrites instead of duplicating."""
     return str(uuid.uuid5(_POINT_NS, f"{document_id}:{chunk_no}"))
+
+
+def document_point_id(document_id: str) -> str:
+    return str(uuid.uuid5(_POINT_NS, f"{document_id}:document"))
 
 
 @dataclass
@@ -42,11 +50,13 @@ class VectorIndex(Protocol):
 
     def ensure_collection(self, dim: int) -> None: ...
 
-    def upsert(self, points: list[ChunkPoint]) -> None: ...
+    def upsert(self, points: list[ChunkPoint], level: str = CHUNKS) -> None: ...
 
-    def delete_document(self, tenant_id: str, document_id: str) -> None: ...
+    def delete_document(self, tenant_id: str, document_id: str) -> None:
+        """Removes the document's points at both levels."""
 
-    def count_document(self, tenant_id: str, document_id: str) -> int: ...
+    def count_document(self, tenant_id: str, document_id: str) -> int:
+        """The document's chunk points."""
 
     def hybrid_query(
         self,
@@ -56,6 +66,7 @@ class VectorIndex(Protocol):
         limit: int,
         candidates: int,
         with_dense: bool = False,
+        level: str = CHUNKS,
     ) -> list[Hit]: ...
 
     def ping(self) -> None: ...

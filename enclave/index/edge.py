@@ -11,7 +11,7 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
-from enclave.index.base import DENSE, RRF_K, SPARSE, ChunkPoint, Hit
+from enclave.index.base import CHUNKS, DENSE, DOCUMENTS, RRF_K, SPARSE, ChunkPoint, Hit
 from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
@@ -40,22 +40,27 @@ class EdgeIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.shard: qe.EdgeShard | None = None
-        # The shard is thread-safe for reads; writes are serialised to keep flushes simple.
+        # The chunk shard lives at `path` (as it always has); the document-level shard beside it.
+        self.paths = {CHUNKS: path, DOCUMENTS: path.with_name(path.name + "-documents")}
+        self.shards: dict[str, qe.EdgeShard] = {}
+        # A shard is thread-safe for reads; writes are serialised to keep flushes simple.
         self._write = threading.Lock()
 
     def ensure_collection(self, dim: int) -> None:
-        if self.shard is not None:
-            return
+        for level, path in self.paths.items():
+            if level not in self.shards:
+                self.shards[level] = self._open(path, dim)
+
+    @staticmethod
+    def _open(path: Path, dim: int) -> qe.EdgeShard:
+        if (path / "edge_config.json").exists():
+            return qe.EdgeShard.load(str(path))
         config = qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
-        if (self.path / "edge_config.json").exists():
-            self.shard = qe.EdgeShard.load(str(self.path))
-            return
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.shard = qe.EdgeShard.create(str(self.path), config)
+        path.mkdir(parents=True, exist_ok=True)
+        shard = qe.EdgeShard.create(str(path), config)
         ops = [
             qe.UpdateOperation.create_field_index("tenant_id", qe.KeywordIndexParams(is_tenant=True)),
             qe.UpdateOperation.create_field_index("acl", qe.PayloadSchemaType.Keyword),
@@ -63,14 +68,15 @@ class EdgeIndex:
             qe.UpdateOperation.create_field_index("collection", qe.PayloadSchemaType.Keyword),
         ]
         for op in ops:
-            self.shard.update(op)
+            shard.update(op)
+        return shard
 
-    def _shard(self) -> qe.EdgeShard:
-        if self.shard is None:
+    def _shard(self, level: str = CHUNKS) -> qe.EdgeShard:
+        if level not in self.shards:
             raise RuntimeError("the index is not open; call ensure_collection first")
-        return self.shard
+        return self.shards[level]
 
-    def upsert(self, points: list[ChunkPoint]) -> None:
+    def upsert(self, points: list[ChunkPoint], level: str = CHUNKS) -> None:
         edge_points = [
             qe.Point(
                 id=p.id,
@@ -80,13 +86,14 @@ class EdgeIndex:
             for p in points
         ]
         with self._write:
-            self._shard().update(qe.UpdateOperation.upsert_points(edge_points))
+            self._shard(level).update(qe.UpdateOperation.upsert_points(edge_points))
 
     def delete_document(self, tenant_id: str, document_id: str) -> None:
         with self._write:
-            self._shard().update(
-                qe.UpdateOperation.delete_points_by_filter(_document_filter(tenant_id, document_id))
-            )
+            for level in self.paths:
+                self._shard(level).update(
+                    qe.UpdateOperation.delete_points_by_filter(_document_filter(tenant_id, document_id))
+                )
 
     def count_document(self, tenant_id: str, document_id: str) -> int:
         return self._shard().count(
@@ -101,6 +108,7 @@ class EdgeIndex:
         limit: int,
         candidates: int,
         with_dense: bool = False,
+        level: str = CHUNKS,
     ) -> list[Hit]:
         flt = to_edge_filter(access)
         prefetches = [qe.Prefetch(limit=candidates, query=qe.Query.Nearest(dense, using=DENSE), filter=flt)]
@@ -112,7 +120,7 @@ class EdgeIndex:
                     filter=flt,
                 )
             )
-        res = self._shard().query(
+        res = self._shard(level).query(
             qe.QueryRequest(
                 limit=limit,
                 query=qe.Fusion.Rrf(k=RRF_K),
@@ -135,8 +143,8 @@ class EdgeIndex:
         self._shard()
 
     def close(self) -> None:
-        if self.shard is not None:
-            with self._write:
-                self.shard.flush()
-                self.shard.close()
-            self.shard = None
+        with self._write:
+            for shard in self.shards.values():
+                shard.flush()
+                shard.close()
+            self.shards = {}

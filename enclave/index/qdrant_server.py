@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qdrant_client import QdrantClient, models
 
-from enclave.index.base import DENSE, RRF_K, SPARSE, ChunkPoint, Hit
+from enclave.index.base import CHUNKS, DENSE, DOCUMENTS, RRF_K, SPARSE, ChunkPoint, Hit
 from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
@@ -35,6 +35,7 @@ class QdrantServerIndex:
 
     def __init__(self, collection: str, url: str = "", api_key: str | None = None, path: str = "") -> None:
         self.collection = collection
+        self.collections = {CHUNKS: collection, DOCUMENTS: f"{collection}_documents"}
         if url:
             self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
         elif path == ":memory:":
@@ -43,27 +44,29 @@ class QdrantServerIndex:
             self.client = QdrantClient(path=path)
 
     def ensure_collection(self, dim: int) -> None:
-        if self.client.collection_exists(self.collection):
+        for name in self.collections.values():
+            self._ensure(name, dim)
+
+    def _ensure(self, name: str, dim: int) -> None:
+        if self.client.collection_exists(name):
             return
         self.client.create_collection(
-            self.collection,
+            name,
             vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
         # Qdrant's advice for many tenants: a keyword index on the tenant field marked is_tenant.
         self.client.create_payload_index(
-            self.collection,
+            name,
             "tenant_id",
             field_schema=models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
         )
         for key in ("acl", "document_id", "collection"):
-            self.client.create_payload_index(
-                self.collection, key, field_schema=models.PayloadSchemaType.KEYWORD
-            )
+            self.client.create_payload_index(name, key, field_schema=models.PayloadSchemaType.KEYWORD)
 
-    def upsert(self, points: list[ChunkPoint]) -> None:
+    def upsert(self, points: list[ChunkPoint], level: str = CHUNKS) -> None:
         self.client.upsert(
-            self.collection,
+            self.collections[level],
             points=[
                 models.PointStruct(
                     id=p.id,
@@ -79,11 +82,12 @@ class QdrantServerIndex:
         )
 
     def delete_document(self, tenant_id: str, document_id: str) -> None:
-        self.client.delete(
-            self.collection,
-            points_selector=models.FilterSelector(filter=_document_filter(tenant_id, document_id)),
-            wait=True,
-        )
+        for name in self.collections.values():
+            self.client.delete(
+                name,
+                points_selector=models.FilterSelector(filter=_document_filter(tenant_id, document_id)),
+                wait=True,
+            )
 
     def count_document(self, tenant_id: str, document_id: str) -> int:
         return self.client.count(
@@ -98,6 +102,7 @@ class QdrantServerIndex:
         limit: int,
         candidates: int,
         with_dense: bool = False,
+        level: str = CHUNKS,
     ) -> list[Hit]:
         flt = to_qdrant_filter(access)
         prefetch = [models.Prefetch(query=dense, using=DENSE, limit=candidates, filter=flt)]
@@ -111,7 +116,7 @@ class QdrantServerIndex:
                 )
             )
         res = self.client.query_points(
-            self.collection,
+            self.collections[level],
             prefetch=prefetch,
             query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
             limit=limit,

@@ -48,15 +48,22 @@ class SparseEncoder:
     def _index(term: str) -> int:
         return zlib.crc32(term.encode())
 
-    def encode_document(self, text: str) -> SparseVector:
+    def count(self, text: str) -> tuple[Counter[int], int]:
+        """Term counts (by index) and the number of terms."""
         terms = self.terms(text)
-        counts = Counter(self._index(t) for t in terms)
-        norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avg_len)
+        return Counter(self._index(t) for t in terms), len(terms)
+
+    def weigh(self, counts: Counter[int], length: int, avg_len: float | None = None) -> SparseVector:
+        """BM25 term weights for counted terms of a text `length` terms long."""
+        norm = self.k1 * (1 - self.b + self.b * length / (avg_len or self.avg_len))
         items = sorted(counts.items())
         return SparseVector(
             indices=[i for i, _ in items],
             values=[tf * (self.k1 + 1) / (tf + norm) for _, tf in items],
         )
+
+    def encode_document(self, text: str) -> SparseVector:
+        return self.weigh(*self.count(text))
 
     def encode_query(self, text: str) -> SparseVector:
         idx = sorted({self._index(t) for t in self.terms(text)})

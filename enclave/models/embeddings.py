@@ -77,7 +77,8 @@ class LocalEmbedder:
         return np.vstack(rows)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        # A query is latency-bound: it runs at once (between batches) instead of waiting to fill one.
+        return self._encode([text])[0]
 
     def close(self) -> None:
         if self._batcher is not None:

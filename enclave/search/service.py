@@ -9,12 +9,41 @@ from dataclasses import dataclass
 import numpy as np
 
 from enclave.audit.service import AuditLog
-from enclave.index.base import VectorIndex
-from enclave.index.sparse import SparseEncoder
+from enclave.index.base import DOCUMENTS, RRF_K, Hit, VectorIndex
+from enclave.index.sparse import SparseEncoder, SparseVector
 from enclave.models.embeddings import Embedder
-from enclave.tenancy.access import vector_filter
+from enclave.tenancy.access import AccessFilter, vector_filter
 from enclave.tenancy.errors import Invalid
 from enclave.tenancy.principal import Principal
+
+
+def ranked_chunks(
+    index: VectorIndex,
+    dense: list[float],
+    sparse: SparseVector,
+    access: AccessFilter,
+    limit: int,
+    candidates: int,
+    document_weight: float,
+    with_dense: bool = False,
+) -> list[Hit]:
+    """Hybrid chunk retrieval, re-ranked with document-level relevance.
+
+    The chunk query (dense + BM25 sparse, RRF inside the engine) gives a pool of chunks; the document
+    query ranks whole documents the same way (centroid embedding, whole-text BM25). A chunk's final score
+    is RRF over both: 1/(k + its rank) + w/(k + its document's rank). A passage that matches the words of a
+    question but sits in a document about something else (another company, another product) falls behind
+    one from the document the question is about. w = 0 turns this off.
+    """
+    if document_weight <= 0:
+        return index.hybrid_query(dense, sparse, access, limit, candidates, with_dense)
+    pool = index.hybrid_query(dense, sparse, access, max(limit, candidates // 2), candidates, with_dense)
+    docs = index.hybrid_query(dense, sparse, access, candidates, candidates, level=DOCUMENTS)
+    doc_rank = {h.payload.get("document_id"): rank for rank, h in enumerate(docs, start=1)}
+    for rank, hit in enumerate(pool, start=1):
+        d = doc_rank.get(hit.payload.get("document_id"))
+        hit.score = 1 / (RRF_K + rank) + (document_weight / (RRF_K + d) if d else 0.0)
+    return sorted(pool, key=lambda h: -h.score)[:limit]
 
 
 @dataclass
@@ -40,12 +69,14 @@ class SearchService:
         audit: AuditLog,
         candidates: int,
         observe: Callable[[str, float], None] | None = None,
+        document_weight: float = 1.0,
     ) -> None:
         self._index = index
         self._embedder = embedder
         self.sparse = sparse
         self.audit = audit
         self.candidates = candidates
+        self.document_weight = document_weight
         self._observe = observe or (lambda _stage, _s: None)
 
     def retrieve(
@@ -65,12 +96,14 @@ class SearchService:
         t0 = time.perf_counter()
         dense = self._embedder().embed_query(query)
         t1 = time.perf_counter()
-        hits = self._index().hybrid_query(
+        hits = ranked_chunks(
+            self._index(),
             dense.tolist(),
             self.sparse.encode_query(query),
             vector_filter(principal, collection),
             limit=top_k,
             candidates=max(self.candidates, top_k),
+            document_weight=self.document_weight,
             with_dense=with_relevance,
         )
         self._observe("embed_query", t1 - t0)

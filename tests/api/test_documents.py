@@ -128,8 +128,10 @@ def test_broken_files_fail_with_a_reason_and_later_uploads_still_succeed(tenant:
 
 
 def test_records_can_be_sent_in_bulk_and_duplicates_inside_a_batch_collapse(tenant: Api) -> None:
-    batch = [{"title": f"r{i}", "text": f"bulk record number {i} about otters", "external_id": f"b-{i}"}
-             for i in range(20)]
+    batch = [
+        {"title": f"r{i}", "text": f"bulk record number {i} about otters", "external_id": f"b-{i}"}
+        for i in range(20)
+    ]
     batch.append(dict(batch[0]))  # the same content twice in one request
     r = tenant.post("/v1/documents/text", json=batch)
     assert r.status_code == 202
