@@ -86,7 +86,7 @@ with embedded_api(d) as (http, rt):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="first N SciFact documents (default: all)")
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=None, help="ingestion threads (default: the setting's)")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-only", action="store_true")
     args = ap.parse_args()
@@ -101,7 +101,7 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        embedded_api(Path(tmp), ingest_threads=args.threads) as (http, rt),
+        embedded_api(Path(tmp), **({"ingest_threads": args.threads} if args.threads else {})) as (http, rt),
     ):
         rt.embedder.embed_query("warm up")
         key = admin_key(http, Path(tmp))

@@ -1,5 +1,5 @@
 """/v1/search latency (p50/p95) and throughput at concurrency 1 and 16 over the SciFact index, beside the
-raw in-process embed + index query time of the same queries, in the same run.
+raw in-process embed + index query time of the same queries, interleaved with them in the same run.
 
     python bench/search.py [--data-dir DIR] [--queries N]
 """
@@ -7,11 +7,15 @@ raw in-process embed + index query time of the same queries, in the same run.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,56 +27,79 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import OPERATOR, REPO, ensure_scifact_index, load_queries, percentile
 
 
-def raw_times(data_dir: Path, queries: list[str]) -> list[float]:
-    from enclave.runtime import Runtime
-    from enclave.search.service import ranked_chunks
-    from enclave.settings import Settings
-    from enclave.tenancy.access import vector_filter
+class RawPath:
+    """The raw in-process path on a copy of the index: sentence-transformers' own encode, then the same
+    index query the search service makes (chunks and documents), no gateway in between."""
 
-    rt = Runtime(Settings(data_dir=data_dir))
-    try:
+    def __init__(self, data_dir: Path) -> None:
+        from enclave.runtime import Runtime
+        from enclave.settings import Settings
+        from enclave.tenancy.access import vector_filter
+
+        self.copy = Path(tempfile.mkdtemp(prefix="enclave-bench-raw-"))
+        shutil.copytree(data_dir, self.copy, dirs_exist_ok=True)  # the server opens the original
+        self.rt = Runtime(Settings(data_dir=self.copy))
         key = (data_dir / "bench-key.txt").read_text().strip()
-        principal = rt.keys.authenticate(key)
-        # The raw path: sentence-transformers' own encode, then the index query, no gateway in between.
-        model, idx, sparse = rt.embedder.model, rt.index, rt.sparse
-        for q in queries[:10]:
-            model.encode([q], normalize_embeddings=True)
-        out = []
-        for q in queries:
-            t0 = time.perf_counter()
-            vec = model.encode([q], normalize_embeddings=True, convert_to_numpy=True)[0]
-            ranked_chunks(
-                idx,
-                vec.tolist(),
-                sparse.encode_query(q),
-                vector_filter(principal, "scifact"),
-                limit=10,
-                candidates=rt.settings.search_candidates,
-                document_weight=rt.settings.search_document_weight,
-            )
-            out.append(time.perf_counter() - t0)
-        return out
-    finally:
-        rt.close()
+        self.access = vector_filter(self.rt.keys.authenticate(key), "scifact")
+        self.model = self.rt.embedder.model
+        self.rt.index.ping()
+
+    def __call__(self, q: str) -> float:
+        from enclave.search.service import ranked_chunks
+
+        t0 = time.perf_counter()
+        vec = self.model.encode([q], normalize_embeddings=True, convert_to_numpy=True)[0]
+        ranked_chunks(
+            self.rt.index,
+            vec.tolist(),
+            self.rt.sparse.encode_query(q),
+            self.access,
+            limit=10,
+            candidates=self.rt.settings.search_candidates,
+            document_weight=self.rt.settings.search_document_weight,
+        )
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.rt.close()
+        shutil.rmtree(self.copy, ignore_errors=True)
+
+
+class Client:
+    """One keep-alive connection (stdlib http.client: a thin client, so the figure is the gateway's
+    latency rather than an HTTP library's)."""
+
+    def __init__(self, url: str, key: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def post(self, q: str) -> None:
+        body = json.dumps({"query": q, "collection": "scifact", "top_k": 10})
+        self.conn.request("POST", "/v1/search", body=body, headers=self.headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"/v1/search answered {resp.status}: {data[:200]!r}")
+
+    def timed(self, q: str) -> float:
+        t0 = time.perf_counter()
+        self.post(q)
+        return time.perf_counter() - t0
 
 
 def http_run(url: str, key: str, queries: list[str], concurrency: int) -> tuple[list[float], float]:
-    h = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(
-        base_url=url, headers=h, timeout=60, limits=httpx.Limits(max_connections=concurrency)
-    ) as c:
-        for q in queries[:10]:
-            c.post("/v1/search", json={"query": q, "collection": "scifact"}).raise_for_status()
+    local = threading.local()
 
-        def one(q: str) -> float:
-            t0 = time.perf_counter()
-            c.post("/v1/search", json={"query": q, "collection": "scifact", "top_k": 10}).raise_for_status()
-            return time.perf_counter() - t0
+    def one(q: str) -> float:
+        if not hasattr(local, "client"):
+            local.client = Client(url, key)
+        return local.client.timed(q)
 
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            lat = list(pool.map(one, queries))
-        return lat, time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        lat = list(pool.map(one, queries))
+    return lat, time.perf_counter() - t0
 
 
 def main() -> int:
@@ -83,7 +110,7 @@ def main() -> int:
     key = ensure_scifact_index(args.data_dir)
     queries = list(load_queries("test")[0].values())[: args.queries]
 
-    raw = raw_times(args.data_dir, queries)
+    raw_path = RawPath(args.data_dir)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -109,11 +136,31 @@ def main() -> int:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
+        # Concurrency 1: each query goes the raw way and through the gateway, alternating which goes
+        # first, so both see the same machine at the same moment.
+        one = Client(url, key)
+        for q in queries[:10]:
+            raw_path(q)
+            one.post(q)
+        raw, lat = [], []
+        t0 = time.perf_counter()
+        for i, q in enumerate(queries):
+            if i % 2:
+                raw.append(raw_path(q))
+                lat.append(one.timed(q))
+            else:
+                lat.append(one.timed(q))
+                raw.append(raw_path(q))
+        wall = time.perf_counter() - t0 - sum(raw)
+        raw_path.close()
         results = {
             "raw_p50_ms": round(percentile(raw, 50) * 1000, 2),
             "raw_p95_ms": round(percentile(raw, 95) * 1000, 2),
+            "c1_p50_ms": round(percentile(lat, 50) * 1000, 2),
+            "c1_p95_ms": round(percentile(lat, 95) * 1000, 2),
+            "c1_rps": round(len(queries) / wall, 1),
         }
-        for conc in (1, 16):
+        for conc in (16,):
             lat, wall = http_run(url, key, queries, conc)
             results[f"c{conc}_p50_ms"] = round(percentile(lat, 50) * 1000, 2)
             results[f"c{conc}_p95_ms"] = round(percentile(lat, 95) * 1000, 2)

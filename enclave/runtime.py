@@ -162,4 +162,8 @@ class Runtime:
                     self.__dict__[name].close()
                 except Exception:  # closing is best effort at shutdown
                     log.exception("closing %s failed", name)
+        try:
+            self.audit.close()  # drains the records not yet written
+        except Exception:
+            log.exception("closing the audit log failed")
         self.catalog.dispose()

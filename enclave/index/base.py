@@ -67,6 +67,7 @@ class VectorIndex(Protocol):
         candidates: int,
         with_dense: bool = False,
         level: str = CHUNKS,
+        fields: list[str] | None = None,  # payload fields to return (None: all)
     ) -> list[Hit]: ...
 
     def ping(self) -> None: ...

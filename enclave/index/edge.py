@@ -109,6 +109,7 @@ class EdgeIndex:
         candidates: int,
         with_dense: bool = False,
         level: str = CHUNKS,
+        fields: list[str] | None = None,
     ) -> list[Hit]:
         flt = to_edge_filter(access)
         prefetches = [qe.Prefetch(limit=candidates, query=qe.Query.Nearest(dense, using=DENSE), filter=flt)]
@@ -125,7 +126,7 @@ class EdgeIndex:
                 limit=limit,
                 query=qe.Fusion.Rrf(k=RRF_K),
                 prefetches=prefetches,
-                with_payload=True,
+                with_payload=qe.PayloadSelector.Include(fields) if fields else True,
                 with_vector=[DENSE] if with_dense else False,
             )
         )

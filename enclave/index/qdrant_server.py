@@ -103,6 +103,7 @@ class QdrantServerIndex:
         candidates: int,
         with_dense: bool = False,
         level: str = CHUNKS,
+        fields: list[str] | None = None,
     ) -> list[Hit]:
         flt = to_qdrant_filter(access)
         prefetch = [models.Prefetch(query=dense, using=DENSE, limit=candidates, filter=flt)]
@@ -120,7 +121,7 @@ class QdrantServerIndex:
             prefetch=prefetch,
             query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
             limit=limit,
-            with_payload=True,
+            with_payload=fields or True,
             with_vectors=[DENSE] if with_dense else False,
         )
         return [

@@ -44,7 +44,9 @@ class LocalEmbedder:
         # encode() sorts a call's texts by length and runs them in mini-batches of this size: less padding
         # than one big batch of mixed lengths (measured fastest on CPU at 16).
         self.encode_batch = encode_batch
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one forward pass at a time
+        self._lock_inflight = threading.Lock()
+        self._inflight = 0  # queries being embedded right now
         self._batcher = None
         try:
             from enclave.models.batching import DynamicBatcher
@@ -65,9 +67,12 @@ class LocalEmbedder:
 
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         with self._lock:
-            arr = self.model.encode(
-                texts, batch_size=self.encode_batch, normalize_embeddings=True, convert_to_numpy=True
-            )
+            return self._encode_locked(texts)
+
+    def _encode_locked(self, texts: list[str]) -> list[np.ndarray]:
+        arr = self.model.encode(
+            texts, batch_size=self.encode_batch, normalize_embeddings=True, convert_to_numpy=True
+        )
         return list(arr.astype(np.float32))
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
@@ -77,8 +82,21 @@ class LocalEmbedder:
         return np.vstack(rows)
 
     def embed_query(self, text: str) -> np.ndarray:
-        # A query is latency-bound: it runs at once (between batches) instead of waiting to fill one.
-        return self._encode([text])[0]
+        # A lone query runs at once instead of waiting to fill a batch; when others are in flight (busy
+        # search traffic, ingestion) it joins their batch, which is what keeps throughput up under load.
+        with self._lock_inflight:
+            alone = self._inflight == 0 and (self._batcher is None or self._batcher.pending() == 0)
+            self._inflight += 1
+        try:
+            if alone and self._lock.acquire(blocking=False):
+                try:
+                    return self._encode_locked([text])[0]
+                finally:
+                    self._lock.release()
+            return self.embed_documents([text])[0]
+        finally:
+            with self._lock_inflight:
+                self._inflight -= 1
 
     def close(self) -> None:
         if self._batcher is not None:

@@ -38,7 +38,9 @@ def ranked_chunks(
     if document_weight <= 0:
         return index.hybrid_query(dense, sparse, access, limit, candidates, with_dense)
     pool = index.hybrid_query(dense, sparse, access, max(limit, candidates // 2), candidates, with_dense)
-    docs = index.hybrid_query(dense, sparse, access, candidates, candidates, level=DOCUMENTS)
+    docs = index.hybrid_query(
+        dense, sparse, access, candidates, candidates, level=DOCUMENTS, fields=["document_id"]
+    )
     doc_rank = {h.payload.get("document_id"): rank for rank, h in enumerate(docs, start=1)}
     for rank, hit in enumerate(pool, start=1):
         d = doc_rank.get(hit.payload.get("document_id"))
@@ -128,6 +130,18 @@ class SearchService:
         self, principal: Principal, query: str, collection: str | None = None, top_k: int = 10
     ) -> list[SearchResult]:
         results = self.retrieve(principal, query, collection, top_k)
+        self.record(principal, query, results, collection, top_k)
+        return results
+
+    def record(
+        self,
+        principal: Principal,
+        query: str,
+        results: list[SearchResult],
+        collection: str | None,
+        top_k: int,
+    ) -> None:
+        """The audit record of a search: who, tenant, when, the query and the documents returned."""
         self.audit.record(
             principal,
             "search",
@@ -136,4 +150,3 @@ class SearchService:
             collection=collection,
             top_k=top_k,
         )
-        return results

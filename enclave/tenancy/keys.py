@@ -93,21 +93,29 @@ class KeyService:
         key_id, _, secret = presented.removeprefix(KEY_PREFIX).partition("_")
         if not presented.startswith(KEY_PREFIX) or not key_id or not secret:
             raise Unauthorized("The API key is malformed. Send 'Authorization: Bearer enc_...'.")
-        with self.catalog.session() as s:
-            row = s.get(ApiKey, key_id)
-            valid = row is not None and hmac.compare_digest(row.key_hash, _hash(secret))
-            if not valid or row is None:
-                raise Unauthorized("The API key is not valid.")
-            if row.revoked_at is not None:
-                raise Unauthorized("The API key has been revoked. Ask your tenant admin for a new one.")
-            tenant = s.get(Tenant, row.tenant_id)
-            return Principal(
-                tenant_id=row.tenant_id,
-                key_id=row.id,
-                role=Role(row.role),
-                tenant_name=tenant.name if tenant else "",
-                key_name=row.name,
+        # One Core round trip (key row joined with its tenant): this runs on every request.
+        stmt = (
+            select(
+                ApiKey.id,
+                ApiKey.tenant_id,
+                ApiKey.role,
+                ApiKey.name,
+                ApiKey.key_hash,
+                ApiKey.revoked_at,
+                Tenant.name,
             )
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.id == key_id)
+        )
+        with self.catalog.engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        if row is None or not hmac.compare_digest(row[4], _hash(secret)):
+            raise Unauthorized("The API key is not valid.")
+        if row[5] is not None:
+            raise Unauthorized("The API key has been revoked. Ask your tenant admin for a new one.")
+        return Principal(
+            tenant_id=row[1], key_id=row[0], role=Role(row[2]), tenant_name=row[6], key_name=row[3]
+        )
 
     @staticmethod
     def _issue(s, tenant_id: str, name: str, role: Role) -> IssuedKey:  # type: ignore[no-untyped-def]

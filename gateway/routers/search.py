@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import PrincipalDep, RuntimeDep
@@ -11,8 +11,10 @@ from gateway.schemas import SearchHit, SearchIn, SearchOut
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
-@router.post("/search")
-async def search(body: SearchIn, principal: PrincipalDep, rt: RuntimeDep) -> SearchOut:
+@router.post("/search", response_model=SearchOut)
+async def search(body: SearchIn, principal: PrincipalDep, rt: RuntimeDep) -> Response:
     rt.rate_limiter.check(principal.tenant_id)
     results = await run_in_threadpool(rt.search.search, principal, body.query, body.collection, body.top_k)
-    return SearchOut(results=[SearchHit(**r.__dict__) for r in results])
+    out = SearchOut(results=[SearchHit(**r.__dict__) for r in results])
+    # Serialised once, by the model that built it (the response_model documents the schema).
+    return Response(out.model_dump_json(), media_type="application/json")

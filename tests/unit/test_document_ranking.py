@@ -18,7 +18,9 @@ class RecordingIndex:
         self.documents = [Hit(id=f"d-{d}", score=0.0, payload={"document_id": d}) for d in documents]
         self.calls: list[dict[str, Any]] = []
 
-    def hybrid_query(self, dense, sparse, access, limit, candidates, with_dense=False, level=CHUNKS):  # type: ignore[no-untyped-def]
+    def hybrid_query(
+        self, dense, sparse, access, limit, candidates, with_dense=False, level=CHUNKS, fields=None
+    ):  # type: ignore[no-untyped-def]
         self.calls.append({"level": level, "limit": limit, "access": access})
         source = self.chunks if level == CHUNKS else self.documents
         return [Hit(h.id, h.score, dict(h.payload)) for h in source[:limit]]
