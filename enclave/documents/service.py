@@ -65,6 +65,33 @@ def _title_of(filename: str) -> str:
     return " ".join(stem.replace("_", " ").replace("-", " ").split())[:300]
 
 
+def _new_document(
+    principal: Principal,
+    collection: str,
+    filename: str,
+    media_type: str,
+    size: int,
+    sha256: str,
+    storage_key: str,
+    metadata: dict[str, Any],
+    **extra: Any,
+) -> Document:
+    """A new catalog row, queued, owned by the caller's tenant (the only place one is built)."""
+    return Document(
+        tenant_id=principal.tenant_id,
+        collection=collection,
+        filename=filename,
+        media_type=media_type,
+        size=size,
+        sha256=sha256,
+        status="queued",
+        metadata_=metadata,
+        storage_key=storage_key,
+        created_by=principal.key_id,
+        **extra,
+    )
+
+
 class DocumentService:
     def __init__(
         self, catalog: Catalog, storage: FileStorage, index: Callable[[], VectorIndex], max_upload_mb: int
@@ -154,19 +181,17 @@ class DocumentService:
                 staged = self.storage.stage([body], self.max_bytes)
                 key = self.storage.commit(staged, principal.tenant_id, ".json")
                 old = by_ext.get((collection, r.external_id)) if r.external_id else None
-                doc = Document(
-                    tenant_id=principal.tenant_id,
-                    collection=collection,
-                    filename=_clean_filename(r.title or r.external_id or "record"),
-                    media_type=RECORD_MEDIA_TYPE,
-                    size=staged.size,
-                    sha256=sha,
-                    status="queued",
-                    external_id=r.external_id,
+                doc = _new_document(
+                    principal,
+                    collection,
+                    _clean_filename(r.title or r.external_id or "record"),
+                    RECORD_MEDIA_TYPE,
+                    staged.size,
+                    sha,
+                    key,
+                    r.metadata,
                     title=r.title or None,
-                    metadata_=r.metadata,
-                    storage_key=key,
-                    created_by=principal.key_id,
+                    external_id=r.external_id,
                     supersedes=old.id if old is not None else None,
                 )
                 s.add(doc)
@@ -194,18 +219,16 @@ class DocumentService:
             self.storage.discard(staged)
             return UploadResult(existing, duplicate=True)
         key = self.storage.commit(staged, principal.tenant_id, suffix)
-        doc = Document(
-            tenant_id=principal.tenant_id,
-            collection=collection,
-            filename=filename,
-            media_type=media_type,
-            size=staged.size,
-            sha256=staged.sha256,
-            status="queued",
+        doc = _new_document(
+            principal,
+            collection,
+            filename,
+            media_type,
+            staged.size,
+            staged.sha256,
+            key,
+            metadata,
             title=title,
-            metadata_=metadata,
-            storage_key=key,
-            created_by=principal.key_id,
         )
         try:
             with self.catalog.session() as s:
