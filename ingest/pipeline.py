@@ -90,20 +90,27 @@ def _claim(rt: Runtime, document_id: str) -> Document | None:
         return doc
 
 
+def _settle(
+    row: Document, att: IngestionAttempt | None, status: str, error: str | None = None, **fields: object
+) -> None:
+    """The outcome on the catalog row and on its current attempt; the lease ends."""
+    row.status = status
+    row.error = error
+    row.lease_until = None
+    for k, v in fields.items():
+        setattr(row, k, v)
+    if att is not None:
+        att.status, att.error, att.finished_at = status, error, utcnow()
+
+
 def _finish(rt: Runtime, doc: Document, status: str, error: str | None = None, **fields: object) -> bool:
     """Write the outcome; False if the document was deleted meanwhile."""
     with rt.catalog.session() as s:
         row = s.get(Document, doc.id)
         if row is None:
             return False
-        row.status = status
-        row.error = error
-        row.lease_until = None
-        for k, v in fields.items():
-            setattr(row, k, v)
         att = s.query(IngestionAttempt).filter_by(document_id=doc.id, attempt=row.attempts).first()
-        if att is not None:
-            att.status, att.error, att.finished_at = status, error, utcnow()
+        _settle(row, att, status, error, **fields)
         return True
 
 
@@ -397,15 +404,7 @@ def process_records(rt: Runtime, document_ids: list[str]) -> BatchOutcome:
                 gone.append(doc)
                 outcomes[doc.id] = Outcome("deleted")
                 continue
-            row.status, row.error, row.lease_until, row.progress, row.chunks = (
-                "ready",
-                None,
-                None,
-                1.0,
-                len(chunks),
-            )
-            if att := attempts.get((doc.id, row.attempts)):
-                att.status, att.finished_at = "ready", utcnow()
+            _settle(row, attempts.get((doc.id, row.attempts)), "ready", progress=1.0, chunks=len(chunks))
             outcomes[doc.id] = Outcome("ready", chunks=len(chunks))
     for doc in gone:
         rt.index.delete_document(doc.tenant_id, doc.id)

@@ -39,7 +39,6 @@ class EdgeIndex:
     name = "edge"
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         # The chunk shard lives at `path` (as it always has); the document-level shard beside it.
         self.paths = {CHUNKS: path, DOCUMENTS: path.with_name(path.name + "-documents")}
         self.shards: dict[str, qe.EdgeShard] = {}

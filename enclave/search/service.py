@@ -130,18 +130,6 @@ class SearchService:
         self, principal: Principal, query: str, collection: str | None = None, top_k: int = 10
     ) -> list[SearchResult]:
         results = self.retrieve(principal, query, collection, top_k)
-        self.record(principal, query, results, collection, top_k)
-        return results
-
-    def record(
-        self,
-        principal: Principal,
-        query: str,
-        results: list[SearchResult],
-        collection: str | None,
-        top_k: int,
-    ) -> None:
-        """The audit record of a search: who, tenant, when, the query and the documents returned."""
         self.audit.record(
             principal,
             "search",
@@ -150,3 +138,4 @@ class SearchService:
             collection=collection,
             top_k=top_k,
         )
+        return results
