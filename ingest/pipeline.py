@@ -351,7 +351,10 @@ def process_records(rt: Runtime, document_ids: list[str]) -> BatchOutcome:
         s.flush()
         for doc in docs:
             s.expunge(doc)
-    outcomes: dict[str, Outcome] = {i: Outcome("skipped") for i in document_ids if i not in later}
+    claimed = {d.id for d in docs}
+    outcomes: dict[str, Outcome] = {
+        i: Outcome("skipped") for i in document_ids if i not in later and i not in claimed
+    }
     if not docs:
         return BatchOutcome(outcomes, later)
     chunker = Chunker(rt.settings.chunk_chars, rt.settings.chunk_overlap, rt.settings.chunk_min_chars)
@@ -386,9 +389,13 @@ def process_records(rt: Runtime, document_ids: list[str]) -> BatchOutcome:
             _embed_and_upsert(rt, work)
             _upsert_summaries(rt, [(doc, summary) for doc, _, _, summary in work])
     except Exception as exc:
+        unsettled = [d for d in docs if d.id not in outcomes]  # claimed, and not failed on their own
         if not _is_transient(exc):
-            raise
-        for doc, *_ in work:
+            log.exception("records %s… failed", [d.id for d in unsettled[:3]])
+            for doc in unsettled:
+                outcomes[doc.id] = _fail(rt, doc, explain(exc, doc.media_type))
+            return BatchOutcome(outcomes, later)
+        for doc in unsettled:
             _requeue(rt, doc, f"{type(exc).__name__}: {exc}")
         raise Transient(str(exc)) from exc
     with rt.catalog.session() as s:

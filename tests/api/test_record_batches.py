@@ -110,3 +110,57 @@ def test_a_bulk_upload_larger_than_a_group_is_indexed_exactly_once(tenant: Api, 
         assert doc["chunks"] >= 1
         assert rt.index.count_document(tenant.tenant_id, doc_id) == doc["chunks"]  # type: ignore[attr-defined]
     assert any(d["chunks"] > 1 for d in done.values())
+
+
+def test_a_transient_fault_midway_through_parsing_requeues_every_claimed_record(make_runtime: Any) -> None:
+    rt, me = _quiet_runtime(make_runtime)
+    records = [Record(f"r{i}", f"Lock keeper's log {i}: barges passed.", None, None, {}) for i in range(3)]
+    docs = [u.document for u in rt.documents.upload_records(me, records)]
+    real_path = rt.storage.path
+
+    def flaky_path(key: str) -> Any:  # fault injection: the file store drops out at the second record
+        if key == docs[1].storage_key:
+            raise ConnectionError("storage unreachable")
+        return real_path(key)
+
+    rt.storage.path = flaky_path
+    try:
+        with pytest.raises(Transient):
+            process_records(rt, [d.id for d in docs])
+    finally:
+        rt.storage.path = real_path
+    for doc in docs:  # the ones after the fault too: none is left `processing` under a lease
+        row = _row(rt, doc.id)
+        assert (row.status, row.lease_until) == ("queued", None) and "storage unreachable" in (
+            row.error or ""
+        )
+    assert {o.status for o in process_records(rt, [d.id for d in docs]).outcomes.values()} == {"ready"}
+
+
+def test_an_unexpected_fault_fails_the_group_with_a_reason_instead_of_leaving_it_processing(
+    make_runtime: Any,
+) -> None:
+    rt, me = _quiet_runtime(make_runtime)
+    records = [Record(f"r{i}", f"Mill ledger {i}: flour sacks.", None, None, {}) for i in range(2)]
+    ids = [u.document.id for u in rt.documents.upload_records(me, records)]
+
+    class BrokenEmbedder:  # fault injection: a bug, not an outage
+        dimension = 384
+
+        def embed_documents(self, texts: list[str]) -> Any:
+            raise ValueError("tensor shape mismatch")
+
+    real = rt.embedder
+    rt.__dict__["embedder"] = BrokenEmbedder()
+    try:
+        result = process_records(rt, ids)
+    finally:
+        rt.__dict__["embedder"] = real
+    assert {o.status for o in result.outcomes.values()} == {"failed"}
+    for doc_id in ids:
+        row = _row(rt, doc_id)
+        assert (
+            row.status == "failed"
+            and row.lease_until is None
+            and "tensor shape mismatch" in (row.error or "")
+        )
