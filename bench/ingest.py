@@ -38,7 +38,7 @@ def chunk_texts(docs) -> list[str]:  # type: ignore[no-untyped-def]
 def raw_encode(texts: list[str], batch: int) -> float:
     from sentence_transformers import SentenceTransformer
 
-    from enclave.models.embeddings import bundled_model_path
+    from enclave.inference.embeddings import bundled_model_path
 
     model = SentenceTransformer(bundled_model_path(), device="cpu")
     model.encode(texts[:64], batch_size=batch)  # warm up

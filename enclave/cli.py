@@ -71,7 +71,7 @@ def _serve_http(settings: Settings, embedded: bool) -> int:
         # After a restart every unfinished document is orphaned: pick them all up again.
         from sqlalchemy import update
 
-        from enclave.catalog.models import Document
+        from enclave.catalog.tables import Document
 
         with rt.catalog.session() as s:
             s.execute(

@@ -12,16 +12,16 @@ from sqlalchemy import func, select
 
 from enclave.audit.service import AuditLog
 from enclave.catalog.db import Catalog, migrate
-from enclave.catalog.models import Document
+from enclave.catalog.tables import Document
 from enclave.chat.conversations import ConversationService
-from enclave.chat.ratelimit import RateLimiter
+from enclave.ratelimit import RateLimiter
 from enclave.chat.service import AnswerService
 from enclave.documents.service import DocumentService
 from enclave.documents.storage import FileStorage
 from enclave.index.base import VectorIndex
 from enclave.index.sparse import SparseEncoder
 from enclave.metrics import SEARCH_STAGE
-from enclave.models.embeddings import Embedder
+from enclave.inference.embeddings import Embedder
 from enclave.search.service import SearchService
 from enclave.settings import Settings
 from enclave.tenancy.keys import KeyService
@@ -48,13 +48,13 @@ def build_index(settings: Settings) -> VectorIndex:
 
 def build_embedder(settings: Settings) -> Embedder:
     if settings.embedder_url:
-        from enclave.models.http_clients import HttpEmbedder
+        from enclave.inference.http_clients import HttpEmbedder
 
         key = settings.embedder_api_key.get_secret_value() if settings.embedder_api_key else None
         return HttpEmbedder(
             settings.embedder_url, settings.embedder_model, api_key=key, timeout_s=settings.model_timeout_s
         )
-    from enclave.models.embeddings import LocalEmbedder
+    from enclave.inference.embeddings import LocalEmbedder
 
     return LocalEmbedder(batch_size=settings.embed_batch_size)
 
@@ -112,17 +112,17 @@ class Runtime:
         with self._lock:
             st = self.settings
             if st.llm_url:
-                from enclave.models.http_clients import ChatClient
+                from enclave.inference.http_clients import ChatClient
 
                 key = st.llm_api_key.get_secret_value() if st.llm_api_key else None
                 return ChatClient(st.llm_url, st.llm_model, api_key=key, timeout_s=st.llm_timeout_s)
-            from enclave.models.local_chat import LocalChatModel
+            from enclave.inference.local_chat import LocalChatModel
 
             return LocalChatModel(context_tokens=st.llm_context_tokens)
 
     @cached_property
     def ranker(self) -> Any:
-        from enclave.models.http_clients import RankingClient
+        from enclave.inference.http_clients import RankingClient
 
         st = self.settings
         return RankingClient(st.rerank_url, st.rerank_model, timeout_s=st.model_timeout_s)

@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from enclave.models.errors import ModelRequestError, ModelUnavailable
-from enclave.tenancy.errors import EnclaveError, RateLimited
+from enclave.inference.errors import ModelRequestError, ModelUnavailable
+from enclave.errors import EnclaveError, RateLimited
 
 log = logging.getLogger(__name__)
 

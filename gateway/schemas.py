@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from enclave.catalog.models import Document
+from enclave.catalog.tables import Document
 
 
 class TenantIn(BaseModel):

@@ -22,11 +22,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enclave.catalog.models import Document, IngestionAttempt, utcnow
+from enclave.catalog.tables import Document, IngestionAttempt, utcnow
 from enclave.documents.formats import RECORD_MEDIA_TYPE
 from enclave.index.base import DOCUMENTS, ChunkPoint, document_point_id, point_id
 from enclave.metrics import INGEST_OUTCOMES, INGEST_STAGE
-from enclave.models.errors import ModelUnavailable
+from enclave.inference.errors import ModelUnavailable
 from enclave.runtime import Runtime
 from ingest.chunk import Chunk, Chunker
 from ingest.parse import DocumentError, Window, explain, open_document

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 
-from enclave.catalog.models import Document, utcnow
+from enclave.catalog.tables import Document, utcnow
 from enclave.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -49,7 +49,7 @@ def ingest_document(self: Task, document_id: str) -> str:
         log.warning("document %s: transient fault, retry %d: %s", document_id, self.request.retries + 1, exc)
         raise self.retry(countdown=backoff_s(self.request.retries + 1)) from None
     except SoftTimeLimitExceeded:
-        from enclave.catalog.models import Document
+        from enclave.catalog.tables import Document
         from ingest.pipeline import _fail
 
         with rt.catalog.session() as s:

@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from enclave.deploy_settings import DeploySettings
+from services.compose_env import DeploySettings
 
 
 @dataclass

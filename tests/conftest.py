@@ -36,7 +36,7 @@ class _SharedEmbedder:
 
 @pytest.fixture(scope="session")
 def local_embedder() -> Iterator[Any]:
-    from enclave.models.embeddings import LocalEmbedder
+    from enclave.inference.embeddings import LocalEmbedder
 
     emb = LocalEmbedder()
     yield _SharedEmbedder(emb)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from enclave.catalog.db import Catalog
-from enclave.catalog.models import AuditEvent, utcnow
+from enclave.catalog.tables import AuditEvent, utcnow
 from enclave.tenancy.principal import Principal
 
 log = logging.getLogger(__name__)

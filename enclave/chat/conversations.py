@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from enclave.catalog.db import Catalog
-from enclave.catalog.models import Conversation, Message, utcnow
-from enclave.tenancy.errors import NotFound
+from enclave.catalog.tables import Conversation, Message, utcnow
+from enclave.errors import NotFound
 from enclave.tenancy.principal import Principal
 
 

@@ -18,7 +18,7 @@ from enclave.chat.rewrite import standalone_query
 from enclave.chat.tokens import TokenCounter
 from enclave.search.service import SearchService
 from enclave.settings import Settings
-from enclave.tenancy.errors import Invalid
+from enclave.errors import Invalid
 from enclave.tenancy.principal import Principal
 
 NOT_COVERED = (

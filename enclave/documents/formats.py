@@ -6,7 +6,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from enclave.tenancy.errors import UnsupportedType
+from enclave.errors import UnsupportedType
 
 RECORD_MEDIA_TYPE = "application/vnd.enclave.record+json"
 

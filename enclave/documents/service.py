@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from enclave.catalog.db import Catalog
-from enclave.catalog.models import Document
+from enclave.catalog.tables import Document
 from enclave.documents.formats import RECORD_MEDIA_TYPE, sniff
 from enclave.documents.storage import FileStorage
 from enclave.index.base import VectorIndex
 from enclave.tenancy.access import can_see, documents_visible_to
-from enclave.tenancy.errors import Forbidden, Invalid, NotFound
+from enclave.errors import Forbidden, Invalid, NotFound
 from enclave.tenancy.principal import Principal
 
 STATUSES = ("queued", "processing", "ready", "failed")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from enclave.tenancy.errors import TooLarge
+from enclave.errors import TooLarge
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from alembic import context
 
 from enclave.catalog.db import make_engine
-from enclave.catalog.models import Base
+from enclave.catalog.tables import Base
 
 url = context.config.get_main_option("sqlalchemy.url")
 if not url:

@@ -11,9 +11,9 @@ import numpy as np
 from enclave.audit.service import AuditLog
 from enclave.index.base import DOCUMENTS, RRF_K, Hit, VectorIndex
 from enclave.index.sparse import SparseEncoder, SparseVector
-from enclave.models.embeddings import Embedder
+from enclave.inference.embeddings import Embedder
 from enclave.tenancy.access import AccessFilter, vector_filter
-from enclave.tenancy.errors import Invalid
+from enclave.errors import Invalid
 from enclave.tenancy.principal import Principal
 
 

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 
-from enclave.catalog.models import Document
+from enclave.catalog.tables import Document
 from enclave.tenancy.principal import Principal
+
+# The ACL of a document nobody narrowed: every principal of its tenant carries this token.
+TENANT_WIDE: tuple[str, ...] = ("tenant",)
 
 
 @dataclass(frozen=True)
@@ -35,4 +38,22 @@ def documents_visible_to(principal: Principal) -> Select[tuple[Document]]:
 def can_see(principal: Principal, doc: Document) -> bool:
     if doc.tenant_id != principal.tenant_id:
         return False
-    return principal.is_admin or bool(set(doc.acl or ["tenant"]) & set(principal.tokens))
+    return principal.is_admin or bool(set(acl_of(doc)) & set(principal.tokens))
+
+
+def acl_of(doc: Document) -> list[str]:
+    """The principal tokens that may see a document."""
+    return list(doc.acl or TENANT_WIDE)
+
+
+def point_payload(doc: Document) -> dict[str, object]:
+    """The access fields written on every index point of a document (chunks and its document point):
+    what `vector_filter` matches against, plus the ids needed to delete and cite it."""
+    return {
+        "tenant_id": doc.tenant_id,
+        "acl": acl_of(doc),
+        "document_id": doc.id,
+        "collection": doc.collection,
+        "filename": doc.filename,
+        "external_id": doc.external_id,
+    }

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from enclave.catalog.db import Catalog
-from enclave.catalog.models import ApiKey, Tenant, utcnow
-from enclave.tenancy.errors import Forbidden, Invalid, NotFound, Unauthorized
+from enclave.catalog.tables import ApiKey, Tenant, utcnow
+from enclave.errors import Forbidden, Invalid, NotFound, Unauthorized
 from enclave.tenancy.principal import Principal, Role
 
 KEY_PREFIX = "enc_"

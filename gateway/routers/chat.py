@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from enclave.models.errors import ModelUnavailable
-from enclave.tenancy.errors import NotFound, TooLarge
+from enclave.inference.errors import ModelUnavailable
+from enclave.errors import NotFound, TooLarge
 from gateway.deps import PrincipalDep, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["chat"])

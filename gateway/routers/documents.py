@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
 from enclave.documents.service import Record
-from enclave.tenancy.errors import Invalid, TooLarge
+from enclave.errors import Invalid, TooLarge
 from gateway.deps import PrincipalDep, RuntimeDep
 from gateway.schemas import DocumentBatch, DocumentOut, DocumentPage, RecordIn
 

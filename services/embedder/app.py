@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from enclave.models.batching import DynamicBatcher
+from enclave.inference.batching import DynamicBatcher
 from services.embedder.config import EmbedderSettings
 from services.embedder.encoder import Embedded, Encoder, Ranker, load_encoder, load_ranker, resolve_device
 from services.embedder.metrics import Metrics

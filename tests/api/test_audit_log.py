@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from enclave.catalog.models import AuditEvent
+from enclave.catalog.tables import AuditEvent
 from enclave.tenancy.principal import Principal, Role
 
 

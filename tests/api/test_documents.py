@@ -70,7 +70,7 @@ def test_a_filename_is_never_used_as_a_path(tenant: Api) -> None:
     evil = r.json()["documents"][0]
     assert evil["filename"] == "evil.txt"
     rt = tenant.http.app.state.runtime
-    from enclave.catalog.models import Document
+    from enclave.catalog.tables import Document
 
     with rt.catalog.session() as s:
         key = s.get(Document, evil["id"]).storage_key

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from enclave.catalog.models import Document, IngestionAttempt, utcnow
+from enclave.catalog.tables import Document, IngestionAttempt, utcnow
 from enclave.documents.service import Record
-from enclave.models.errors import ModelUnavailable
+from enclave.inference.errors import ModelUnavailable
 from ingest.pipeline import Transient, process_records
 from tests.support import DOCS, Api
 

@@ -85,7 +85,7 @@ def test_keys_are_shown_once_and_stored_hashed(tenant: Api) -> None:
     issued = tenant.create_key("reader", "ci")
     listed = tenant.get("/v1/keys").json()["keys"]
     assert all("key" not in k for k in listed)
-    from enclave.catalog.models import ApiKey
+    from enclave.catalog.tables import ApiKey
 
     with tenant.http.app.state.runtime.catalog.session() as s:
         row = s.get(ApiKey, issued["id"])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from enclave.deploy_settings import COMPOSE_MANAGED, DeploySettings, render_env_example
+from services.compose_env import COMPOSE_MANAGED, DeploySettings, render_env_example
 from enclave.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def test_every_env_example_variable_is_used_by_compose_or_is_a_setting() -> None
 
 def test_env_example_documents_every_settings_field_as_rendered() -> None:
     assert ENV_EXAMPLE.read_text() == render_env_example(), (
-        "regenerate it: python -m enclave.deploy_settings > .env.example"
+        "regenerate it: python -m services.compose_env > .env.example"
     )
     assert settings_variables() <= env_example_variables()
     assert deploy_variables() <= env_example_variables()

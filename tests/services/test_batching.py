@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from enclave.models.batching import DynamicBatcher
+from enclave.inference.batching import DynamicBatcher
 
 
 def square_all(items: list[int]) -> list[int]:

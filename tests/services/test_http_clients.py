@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from enclave.models.errors import ModelRequestError, ModelUnavailable
-from enclave.models.http_clients import ChatClient, HttpEmbedder, RankingClient
+from enclave.inference.errors import ModelRequestError, ModelUnavailable
+from enclave.inference.http_clients import ChatClient, HttpEmbedder, RankingClient
 from tests.procs import Server, embedder_process, free_port
 
 MODEL = "all-MiniLM-L6-v2"

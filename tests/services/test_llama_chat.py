@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from enclave.models.errors import ModelRequestError
-from enclave.models.http_clients import RETRY_STATUSES, ChatClient
+from enclave.inference.errors import ModelRequestError
+from enclave.inference.http_clients import RETRY_STATUSES, ChatClient
 from tests.procs import Server, llama_server
 
 pytestmark = pytest.mark.llm

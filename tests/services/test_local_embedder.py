@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from enclave.models.embeddings import LocalEmbedder
+from enclave.inference.embeddings import LocalEmbedder
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
-from enclave.models.http_clients import RankingClient
+from enclave.inference.http_clients import RankingClient
 from tests.procs import Server, embedder_process
 
 PASSAGES = ["Aspirin thins the blood.", "Paris is in France.", "Blood clots cause strokes.", "Cats purr."]

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from enclave.documents.formats import sniff
-from enclave.tenancy.errors import UnsupportedType
+from enclave.errors import UnsupportedType
 from tests.support import DOCS
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from enclave.models.local_chat import LocalChatModel
+from enclave.inference.local_chat import LocalChatModel
 
 pytestmark = pytest.mark.llm
 

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from enclave.catalog.db import make_engine, migrate
-from enclave.catalog.models import Base
+from enclave.catalog.tables import Base
 
 TABLES = {
     "tenants",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from enclave.tenancy.errors import RateLimited
+from enclave.errors import RateLimited
 
 
 class RateLimiter:

@@ -49,7 +49,7 @@ class LocalEmbedder:
         self._inflight = 0  # queries being embedded right now
         self._batcher = None
         try:
-            from enclave.models.batching import DynamicBatcher
+            from enclave.inference.batching import DynamicBatcher
 
             self._batcher = DynamicBatcher(self._encode, max_batch=batch_size, max_wait_ms=10, name="local")
         except ImportError:  # pragma: no cover - batching module is part of the package

@@ -62,7 +62,7 @@ class Document(Base):
     external_id: Mapped[str | None] = mapped_column(String(500), default=None)
     title: Mapped[str | None] = mapped_column(String(1000), default=None)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    acl: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["tenant"])
+    acl: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["tenant"])  # = access.TENANT_WIDE; tables import nothing
     storage_key: Mapped[str] = mapped_column(String(200))
     supersedes: Mapped[str | None] = mapped_column(String(32), default=None)
     created_by: Mapped[str | None] = mapped_column(String(32), default=None)

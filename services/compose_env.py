@@ -1,7 +1,7 @@
 """Variables that only the Compose stack reads (passwords, images, GPUs, model servers), one field each.
 
 The application's own settings are `enclave.settings.Settings` (ENCLAVE_*). `.env.example` is rendered
-from both: `python -m enclave.deploy_settings > .env.example` after adding a field to either.
+from both: `python -m services.compose_env > .env.example` after adding a field to either.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def render_env_example() -> str:
 
     out = [
         "# Enclave: every variable compose.yaml reads, and every ENCLAVE_* setting of the application.",
-        "# Copy to .env and set the secrets. Regenerate: python -m enclave.deploy_settings > .env.example",
+        "# Copy to .env and set the secrets. Regenerate: python -m services.compose_env > .env.example",
         "",
     ]
     group = None

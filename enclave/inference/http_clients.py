@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from enclave.models.errors import ModelRequestError, ModelUnavailable
+from enclave.inference.errors import ModelRequestError, ModelUnavailable
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _BACKOFF_BASE_S = 0.25
