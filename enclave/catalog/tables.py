@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from enclave.tenancy.principal import TENANT_TOKEN
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -62,7 +64,7 @@ class Document(Base):
     external_id: Mapped[str | None] = mapped_column(String(500), default=None)
     title: Mapped[str | None] = mapped_column(String(1000), default=None)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    acl: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["tenant"])  # = access.TENANT_WIDE; tables import nothing
+    acl: Mapped[list[str]] = mapped_column(JSON, default=lambda: [TENANT_TOKEN])
     storage_key: Mapped[str] = mapped_column(String(200))
     supersedes: Mapped[str | None] = mapped_column(String(32), default=None)
     created_by: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from enclave.catalog.tables import Document
-from enclave.tenancy.principal import Principal
-
-# The ACL of a document nobody narrowed: every principal of its tenant carries this token.
-TENANT_WIDE: tuple[str, ...] = ("tenant",)
+from enclave.tenancy.principal import TENANT_TOKEN, Principal
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ def can_see(principal: Principal, doc: Document) -> bool:
 
 def acl_of(doc: Document) -> list[str]:
     """The principal tokens that may see a document."""
-    return list(doc.acl or TENANT_WIDE)
+    return list(doc.acl or [TENANT_TOKEN])
 
 
 def point_payload(doc: Document) -> dict[str, object]:

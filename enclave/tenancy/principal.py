@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+# The ACL token every principal of a tenant holds; a document whose ACL is absent carries only it.
+TENANT_TOKEN = "tenant"
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     MEMBER = "member"
@@ -23,7 +27,7 @@ class Principal:
     @property
     def tokens(self) -> list[str]:
         """ACL tokens this caller holds; a document is visible if its ACL shares one."""
-        return ["tenant", f"user:{self.key_id}"]
+        return [TENANT_TOKEN, f"user:{self.key_id}"]
 
     @property
     def can_write(self) -> bool:
