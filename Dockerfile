@@ -1,9 +1,11 @@
-# syntax=docker/dockerfile:1
-# One image for gateway, worker, migrate and the cpu profile's llama.cpp server.
-#   docker build -t enclave .                                  # CPU torch
-#   docker build --build-arg TORCH_VARIANT=cu126 -t enclave .  # CUDA torch
-# No secrets at build time; models ship inside Python wheels (MiniLM, SmolLM2) or come from the
-# models volume, and the hub is never contacted at run time (HF_HUB_OFFLINE=1).
+# One image for gateway, worker, beat, migrate and the cpu profile's llama.cpp server.
+#   docker build -t enclave .                                                  # torch from PyPI
+#   docker build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu -t enclave .
+#   docker build --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126 -t enclave .
+# Wheels placed in .build/wheels/ (a CPU torch, a prebuilt llama-cpp-python) are used before any index,
+# so a site without the PyTorch index, or without compilers, still builds. No frontend image is pulled
+# (no `# syntax=` line), no secret is used at build time, and the hub is never contacted at run time:
+# models ship inside Python wheels (MiniLM, SmolLM2) or come from the models volume.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -18,24 +20,34 @@ RUN npm run build
 
 # --- 2. Python dependencies in a venv (compilers stay in this stage) -----------------------------
 FROM ${PYTHON_IMAGE} AS build
-ARG TORCH_VARIANT=cpu
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ARG TORCH_VERSION=2.13.0
+# Empty: PyPI. A PyTorch index picks the variant (…/whl/cpu, …/whl/cu126).
+ARG TORCH_INDEX_URL=
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_FIND_LINKS=/wheels \
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake git \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# torch first, from the PyTorch index for the chosen variant: a bare "torch" pulls a CUDA build.
+# pyproject.toml is always there; the glob lets .build/wheels be absent.
+COPY pyproject.toml .build/wheel[s]/ /wheels/
+# torch first: a bare "torch" requirement from another package would pull whatever the index offers.
 RUN pip install --upgrade pip wheel setuptools \
-    && pip install torch --index-url "https://download.pytorch.org/whl/${TORCH_VARIANT}"
+    && pip install "torch==${TORCH_VERSION}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+# The dependencies alone (read from pyproject.toml), so a change of the code reuses this layer.
+RUN python -c "import tomllib; p = tomllib.load(open('/wheels/pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + p['optional-dependencies']['llm']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && pip install --no-deps unstructured-inference
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY enclave/ enclave/
 COPY gateway/ gateway/
 COPY ingest/ ingest/
 COPY services/ services/
+COPY boot/ boot/
 COPY --from=web /src/gateway/static/ gateway/static/
-RUN pip install ".[llm]" \
-    && pip install --no-deps unstructured-inference
+RUN pip install --no-deps . && rm -rf /src/build
 
 # --- 3. runtime: no compilers, non-root ------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

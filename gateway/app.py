@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from enclave.metrics import REQUEST_LATENCY, StateCollector, register_state
 from enclave.runtime import Runtime
 from gateway import errors
-from gateway.routers import admin, documents, health, search
+from gateway.routers import admin, chat, conversations, documents, health, search
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The UI loads nothing from other hosts (air-gapped sites) and may not be framed.
@@ -61,26 +61,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for module in (health, admin, documents, search):
+    for module in (health, admin, documents, search, chat, conversations):
         app.include_router(module.router)
-    _mount_extra_routers(app)
 
-    register_state(
-        StateCollector(runtime.documents_by_status, lambda: runtime.queue.depth() if runtime.queue else 0)
-    )
+    register_state(StateCollector(runtime.documents_by_status, lambda: runtime.queue.depth()))
 
     app.add_middleware(LatencyMiddleware)
     _mount_web(app)
     return app
-
-
-def _mount_extra_routers(app: FastAPI) -> None:
-    """Routers of later capabilities (answering) join here when their package is present."""
-    try:
-        from gateway.routers import chat
-    except ImportError:
-        return
-    app.include_router(chat.router)
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from enclave.runtime import Runtime
 from enclave.errors import Forbidden, Unauthorized
+from enclave.runtime import Runtime
 from enclave.tenancy.principal import Principal
 
 _bearer = HTTPBearer(auto_error=False)

@@ -8,10 +8,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from enclave.inference.errors import ModelRequestError, ModelUnavailable
 from enclave.errors import EnclaveError, RateLimited
+from enclave.inference.errors import ModelRequestError, ModelUnavailable
 
 log = logging.getLogger(__name__)
+
+
+class AnsweringUnavailable(Exception):
+    """The chat model is down: chat says so, and that search (which does not need it) still works."""
+
+    def __init__(self, cause: ModelUnavailable) -> None:
+        super().__init__(f"The answering model is unavailable right now; search still works. ({cause})")
 
 
 def install(app: FastAPI) -> None:
@@ -23,7 +30,8 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(ModelUnavailable)
-    async def _model(_req: Request, exc: ModelUnavailable) -> JSONResponse:
+    @app.exception_handler(AnsweringUnavailable)
+    async def _model(_req: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "10"})
 
     @app.exception_handler(ModelRequestError)

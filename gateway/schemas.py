@@ -1,4 +1,4 @@
-"""Pydantic models at the API edge."""
+"""Pydantic models at the API edge (the OpenAI chat wire format is in gateway/openai_wire.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from enclave.catalog.tables import Document
+from enclave.catalog.tables import Conversation, Document, Message
+from enclave.search.service import SearchResult
 
 
 class TenantIn(BaseModel):
@@ -120,18 +121,27 @@ class SearchIn(BaseModel):
     top_k: int = Field(10, ge=1, le=200)
 
 
-class SearchHit(BaseModel):
-    document_id: str
-    filename: str
-    page: int | None
-    text: str
-    score: float
-    chunk: int
-    title: str | None = None
-    external_id: str | None = None
-    collection: str | None = None
-    relevance: float | None = None
-
-
 class SearchOut(BaseModel):
-    results: list[SearchHit]
+    results: list[SearchResult]  # the core's record, serialised field by field
+
+
+class RenameIn(BaseModel):
+    title: str = Field(min_length=1, max_length=300)
+
+
+def conversation_dict(c: Conversation) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "title": c.title,
+        "created_at": c.created_at.isoformat(),
+        "updated_at": c.updated_at.isoformat(),
+    }
+
+
+def message_dict(m: Message) -> dict[str, Any]:
+    return {
+        "role": m.role,
+        "content": m.content,
+        "citations": m.citations,
+        "created_at": m.created_at.isoformat(),
+    }

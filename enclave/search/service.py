@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from enclave.audit.service import AuditLog
+from enclave.errors import Invalid
 from enclave.index.base import DOCUMENTS, RRF_K, Hit, VectorIndex
 from enclave.index.sparse import SparseEncoder, SparseVector
 from enclave.inference.embeddings import Embedder
 from enclave.tenancy.access import AccessFilter, vector_filter
-from enclave.errors import Invalid
 from enclave.tenancy.principal import Principal
 
 
@@ -50,6 +50,8 @@ def ranked_chunks(
 
 @dataclass
 class SearchResult:
+    """One retrieved chunk. Also the API's record: `/v1/search` returns these, field for field."""
+
     document_id: str
     filename: str
     page: int | None

@@ -32,9 +32,7 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
         probe("catalog", rt.catalog.ping)
         probe("index", lambda: rt.index.ping())
         probe("embedder", lambda: rt.embedder.dimension)
-        queue = getattr(rt, "queue", None)
-        if queue is not None:
-            probe("queue", queue.ping)
+        probe("queue", rt.queue.ping)
 
     await run_in_threadpool(run)
     ready = all(v == "ok" for v in checks.values())

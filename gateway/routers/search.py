@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import PrincipalDep, RuntimeDep
-from gateway.schemas import SearchHit, SearchIn, SearchOut
+from gateway.schemas import SearchIn, SearchOut
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -15,6 +15,6 @@ router = APIRouter(prefix="/v1", tags=["search"])
 async def search(body: SearchIn, principal: PrincipalDep, rt: RuntimeDep) -> Response:
     rt.rate_limiter.check(principal.tenant_id)
     results = await run_in_threadpool(rt.search.search, principal, body.query, body.collection, body.top_k)
-    out = SearchOut(results=[SearchHit(**r.__dict__) for r in results])
+    out = SearchOut(results=results)
     # Serialised once, by the model that built it (the response_model documents the schema).
     return Response(out.model_dump_json(), media_type="application/json")

@@ -1,0 +1,1 @@
+"""The embedder's HTTP routes, one module per capability; each takes its state through `StateDep`."""
