@@ -1,5 +1,5 @@
 # The two commands of the README: `make serve` and `make test`.
-.PHONY: install web serve test lint bench
+.PHONY: install web serve test compose-test lint bench
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -21,6 +21,10 @@ test: web
 	$(VENV)/bin/ruff check .
 	cd web && npm test
 	HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 $(PY) -m pytest -q -ra
+
+# Builds the images and runs the real compose.yaml (cpu profile) on a private Docker engine, end to end.
+compose-test: web
+	bash scripts/compose_test.sh
 
 bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest.py && $(PY) bench/search.py && $(PY) bench/beir.py

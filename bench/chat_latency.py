@@ -88,7 +88,7 @@ def main() -> int:
         "ENCLAVE_LOG_LEVEL": "WARNING",
     }
     gw = subprocess.Popen(
-        [sys.executable, "-m", "enclave.cli", "gateway", "--port", str(gp)],
+        [sys.executable, "-m", "boot.cli", "gateway", "--port", str(gp)],
         env=gw_env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,

@@ -59,15 +59,13 @@ def embedded_api(data_dir: Path, **overrides: Any) -> Iterator[Any]:
     """An in-process gateway over an embedded runtime (the same app `enclave serve` runs)."""
     from fastapi.testclient import TestClient
 
-    from enclave.runtime import Runtime
+    from boot.assembly import Mode, build_runtime
     from enclave.settings import Settings
     from gateway.app import create_app
-    from ingest.queue import LocalQueue
 
     overrides.setdefault("rate_limit_per_minute", 0)  # a benchmark is not abuse
     settings = Settings(data_dir=data_dir, operator_key=OPERATOR, broker_url="", **overrides)
-    rt = Runtime(settings)
-    rt.attach_queue(LocalQueue(rt, settings.ingest_threads))
+    rt = build_runtime(settings, Mode.EMBEDDED)
     try:
         with TestClient(create_app(rt)) as http:
             yield http, rt

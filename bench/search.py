@@ -32,13 +32,13 @@ class RawPath:
     index query the search service makes (chunks and documents), no gateway in between."""
 
     def __init__(self, data_dir: Path) -> None:
-        from enclave.runtime import Runtime
+        from boot.assembly import Mode, build_runtime
         from enclave.settings import Settings
         from enclave.tenancy.access import vector_filter
 
         self.copy = Path(tempfile.mkdtemp(prefix="enclave-bench-raw-"))
         shutil.copytree(data_dir, self.copy, dirs_exist_ok=True)  # the server opens the original
-        self.rt = Runtime(Settings(data_dir=self.copy))
+        self.rt = build_runtime(Settings(data_dir=self.copy), Mode.EMBEDDED)
         key = (data_dir / "bench-key.txt").read_text().strip()
         self.access = vector_filter(self.rt.keys.authenticate(key), "scifact")
         self.model = self.rt.embedder.model
@@ -122,7 +122,7 @@ def main() -> int:
         "ENCLAVE_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "enclave.cli", "serve", "--port", str(port), "--data-dir", str(args.data_dir)],
+        [sys.executable, "-m", "boot.cli", "serve", "--port", str(port), "--data-dir", str(args.data_dir)],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,

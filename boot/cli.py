@@ -1,4 +1,4 @@
-"""`enclave` command line: serve (embedded), gateway, worker, migrate, admin, models."""
+"""The `enclave` command: serve (embedded), gateway, worker, beat, migrate, admin, models."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
+from boot.assembly import Mode
 from enclave.settings import Settings, get_settings
 
 
@@ -17,28 +17,6 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-
-
-def _runtime(settings: Settings, embedded: bool):  # type: ignore[no-untyped-def]
-    from enclave.runtime import Runtime
-    from ingest.queue import CeleryQueue, LocalQueue
-
-    rt = Runtime(settings)
-    if settings.broker_url and not embedded:
-        rt.attach_queue(CeleryQueue(settings.broker_url, settings.ingest_record_batch))
-    else:
-        rt.attach_queue(LocalQueue(rt, settings.ingest_threads))
-    return rt
-
-
-def _reconcile_loop(rt, interval: float, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    from ingest.reconciler import reconcile_once
-
-    while not stop.wait(interval):
-        try:
-            reconcile_once(rt)
-        except Exception:
-            logging.getLogger(__name__).exception("reconciler pass failed")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -49,59 +27,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
     # Embedded means embedded: no broker and no Redis, whatever the environment says.
     settings = settings.model_copy(update={"broker_url": "", "redis_url": ""})
-    return _serve_http(settings, embedded=True)
+    return _serve(settings, Mode.EMBEDDED)
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
     settings = get_settings().model_copy(
         update={k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     )
-    return _serve_http(settings, embedded=False)
+    return _serve(settings, Mode.GATEWAY)
 
 
-def _serve_http(settings: Settings, embedded: bool) -> int:
-    import uvicorn
-
-    from gateway.app import create_app
+def _serve(settings: Settings, mode: Mode) -> int:
+    from boot.serve import serve_http
 
     _setup_logging(settings)
-    rt = _runtime(settings, embedded)
-    stop = threading.Event()
-    if embedded or not settings.broker_url:
-        # After a restart every unfinished document is orphaned: pick them all up again.
-        from sqlalchemy import update
-
-        from enclave.catalog.tables import Document
-
-        with rt.catalog.session() as s:
-            s.execute(
-                update(Document)
-                .where(Document.status == "processing")
-                .values(status="queued", lease_until=None)
-            )
-        from sqlalchemy import select
-
-        with rt.catalog.session() as s:
-            pending = s.scalars(select(Document.id).where(Document.status == "queued")).all()
-        for doc_id in pending:
-            rt.queue.enqueue(doc_id)
-        threading.Thread(
-            target=_reconcile_loop, args=(rt, settings.reconcile_interval_s, stop), daemon=True
-        ).start()
-    app = create_app(rt)
-    logging.getLogger(__name__).info(
-        "Enclave listening on http://%s:%d (%s mode, data in %s)",
-        settings.host,
-        settings.port,
-        "embedded" if embedded else "distributed",
-        settings.data_dir.resolve(),
-    )
-    try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-    finally:
-        stop.set()
-        rt.close()
-    return 0
+    return serve_http(settings, mode)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -110,11 +50,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not settings.broker_url:
         print("enclave worker needs ENCLAVE_BROKER_URL (e.g. redis://localhost:6379/0).", file=sys.stderr)
         return 2
+    from boot.worker import app
     from enclave.catalog.db import migrate
-    from ingest.celery_app import QUEUE, app
 
     migrate(settings.resolved_database_url())
-    argv = ["worker", "-Q", QUEUE, "--concurrency", str(args.concurrency), "--loglevel", settings.log_level]
+    argv = [
+        "worker",
+        "-Q",
+        app.conf.task_default_queue,
+        "--concurrency",
+        str(args.concurrency),
+        "--loglevel",
+        settings.log_level,
+    ]
     if args.beat:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
@@ -131,7 +79,7 @@ def cmd_beat(args: argparse.Namespace) -> int:
     if not settings.broker_url:
         print("enclave beat needs ENCLAVE_BROKER_URL (e.g. redis://localhost:6379/0).", file=sys.stderr)
         return 2
-    from ingest.celery_app import app
+    from boot.worker import app
 
     app.start(["beat", "--schedule", args.schedule, "--loglevel", settings.log_level])
     return 0

@@ -8,6 +8,8 @@ from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from enclave.documents.lifecycle import Status
+
 REQUEST_LATENCY = Histogram(
     "enclave_http_request_duration_seconds",
     "Gateway request latency by route.",
@@ -42,7 +44,7 @@ class StateCollector(Collector):
             counts = self._by_status()
         except Exception:
             counts = {}
-        for status in ("queued", "processing", "ready", "failed"):
+        for status in Status:
             g.add_metric([status], counts.get(status, 0))
         yield g
         q = GaugeMetricFamily("enclave_ingest_queue_depth", "Ingestion tasks waiting in the queue.")

@@ -1,84 +1,75 @@
-"""Assembles the shared components from settings: one Runtime per process (gateway, worker, serve)."""
+"""The shared components of one process (gateway, worker, `enclave serve`), held together.
+
+A Runtime is given its parts; it builds nothing it was given. What it was not given and is heavy (the
+embedding model, the index, the chat model) is built from settings on first use, by the factories in
+`enclave.inference.factory` and `enclave.index.factory`. `boot.assembly.build_runtime` is the one place that
+decides the parts for every caller (CLI, Celery worker, tests, benchmarks).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import func, select
+from typing import Any
 
 from enclave.audit.service import AuditLog
-from enclave.catalog.db import Catalog, migrate
-from enclave.catalog.tables import Document
+from enclave.catalog.db import Catalog
 from enclave.chat.conversations import ConversationService
-from enclave.ratelimit import RateLimiter
 from enclave.chat.service import AnswerService
+from enclave.chat.tokens import default_counter
+from enclave.documents.lifecycle import Lifecycle
+from enclave.documents.queue import TaskQueue
 from enclave.documents.service import DocumentService
 from enclave.documents.storage import FileStorage
 from enclave.index.base import VectorIndex
+from enclave.index.factory import build_index
 from enclave.index.sparse import SparseEncoder
-from enclave.metrics import SEARCH_STAGE
 from enclave.inference.embeddings import Embedder
+from enclave.inference.factory import build_chat_model, build_embedder, build_ranker
+from enclave.metrics import SEARCH_STAGE
+from enclave.ratelimit import RateLimiter
 from enclave.search.service import SearchService
 from enclave.settings import Settings
 from enclave.tenancy.keys import KeyService
 
-if TYPE_CHECKING:
-    from ingest.queue import TaskQueue
-
 log = logging.getLogger(__name__)
 
 
-def build_index(settings: Settings) -> VectorIndex:
-    if settings.index_backend == "qdrant":
-        from enclave.index.qdrant_server import QdrantServerIndex
+@dataclass
+class Parts:
+    """Components a caller provides instead of the ones settings would build (None: build from settings)."""
 
-        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        path = settings.qdrant_path or str(settings.data_dir / "qdrant-local")
-        return QdrantServerIndex(settings.collection, url=settings.qdrant_url, api_key=api_key, path=path)
-    if settings.index_backend == "edge":
-        from enclave.index.edge import EdgeIndex
-
-        return EdgeIndex(settings.data_dir / "index" / settings.collection)
-    raise ValueError(f"ENCLAVE_INDEX_BACKEND must be 'edge' or 'qdrant', not {settings.index_backend!r}")
-
-
-def build_embedder(settings: Settings) -> Embedder:
-    if settings.embedder_url:
-        from enclave.inference.http_clients import HttpEmbedder
-
-        key = settings.embedder_api_key.get_secret_value() if settings.embedder_api_key else None
-        return HttpEmbedder(
-            settings.embedder_url, settings.embedder_model, api_key=key, timeout_s=settings.model_timeout_s
-        )
-    from enclave.inference.embeddings import LocalEmbedder
-
-    return LocalEmbedder(batch_size=settings.embed_batch_size)
+    embedder: Embedder | None = None
+    index: VectorIndex | None = None
+    chat_model: Any = None
+    ranker: Any = None
 
 
 class Runtime:
-    """Lazily built components; heavy ones (model, index) are created on first use."""
-
-    def __init__(self, settings: Settings, run_migrations: bool = True) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("DO_NOT_TRACK", "1")
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        storage: FileStorage,
+        queue: TaskQueue,
+        lifecycle: Lifecycle,
+        parts: Parts | None = None,
+    ) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        url = settings.resolved_database_url()
-        if run_migrations:
-            migrate(url)
-        self.catalog = Catalog(url)
-        self.storage = FileStorage(settings.resolved_storage_dir())
+        self.catalog = catalog
+        self.storage = storage
+        self.queue = queue
+        self.lifecycle = lifecycle
+        self._given = parts or Parts()
+        self._lock = threading.RLock()
         self.sparse = SparseEncoder()
-        self.audit = AuditLog(self.catalog)
+        self.audit = AuditLog(catalog)
         operator = settings.operator_key.get_secret_value() if settings.operator_key else None
-        self.keys = KeyService(self.catalog, operator)
-        self.documents = DocumentService(
-            self.catalog, self.storage, lambda: self.index, settings.max_upload_mb
-        )
+        self.keys = KeyService(catalog, operator)
+        self.documents = DocumentService(catalog, storage, lambda: self.index, queue, settings.max_upload_mb)
         self.search = SearchService(
             lambda: self.index,
             lambda: self.embedder,
@@ -88,49 +79,42 @@ class Runtime:
             observe=lambda stage, s: SEARCH_STAGE.labels(stage).observe(s),
             document_weight=settings.search_document_weight,
         )
-        self.conversations = ConversationService(self.catalog)
+        self.conversations = ConversationService(catalog)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.resolved_redis_url())
-        self._lock = threading.RLock()
-        self.queue: TaskQueue | None = None
         # Parsing a large file takes hundreds of MB; records are cheap. Threads are many, parsers few.
         self.parse_slots = threading.BoundedSemaphore(max(1, settings.parse_concurrency))
 
-    def attach_queue(self, queue: TaskQueue) -> None:
-        """Uploads enqueue through this (Celery in distributed mode, a thread pool when embedded)."""
-        self.queue = queue
-        self.documents.enqueue = queue.enqueue
-        self.documents.enqueue_records = queue.enqueue_records
+    def _part(self, name: str, build: Callable[[], Any]) -> Any:
+        given = getattr(self._given, name)
+        if given is not None:
+            return given
+        with self._lock:
+            return build()
 
     @cached_property
     def embedder(self) -> Embedder:
-        with self._lock:
-            return build_embedder(self.settings)
+        return self._part("embedder", lambda: build_embedder(self.settings))
 
     @cached_property
     def chat_model(self) -> Any:
         """The answering LLM: an OpenAI-compatible server, or llama.cpp in-process (embedded)."""
-        with self._lock:
-            st = self.settings
-            if st.llm_url:
-                from enclave.inference.http_clients import ChatClient
-
-                key = st.llm_api_key.get_secret_value() if st.llm_api_key else None
-                return ChatClient(st.llm_url, st.llm_model, api_key=key, timeout_s=st.llm_timeout_s)
-            from enclave.inference.local_chat import LocalChatModel
-
-            return LocalChatModel(context_tokens=st.llm_context_tokens)
+        return self._part("chat_model", lambda: build_chat_model(self.settings))
 
     @cached_property
     def ranker(self) -> Any:
-        from enclave.inference.http_clients import RankingClient
+        return self._part("ranker", lambda: build_ranker(self.settings))
 
-        st = self.settings
-        return RankingClient(st.rerank_url, st.rerank_model, timeout_s=st.model_timeout_s)
+    @cached_property
+    def index(self) -> VectorIndex:
+        def build() -> VectorIndex:
+            idx = build_index(self.settings)
+            idx.ensure_collection(self.settings.embedding_dim)
+            return idx
+
+        return self._part("index", build)
 
     @cached_property
     def answers(self) -> AnswerService:
-        from enclave.chat.tokens import default_counter
-
         return AnswerService(
             self.settings,
             self.search,
@@ -141,21 +125,12 @@ class Runtime:
             ranker=(lambda: self.ranker) if self.settings.rerank_url else None,
         )
 
-    @cached_property
-    def index(self) -> VectorIndex:
-        with self._lock:
-            idx = build_index(self.settings)
-            idx.ensure_collection(self.settings.embedding_dim)
-            return idx
-
     def documents_by_status(self) -> dict[str, int]:
-        with self.catalog.session() as s:
-            rows = s.execute(select(Document.status, func.count()).group_by(Document.status)).all()
-        return {status: int(n) for status, n in rows}
+        return self.lifecycle.counts()
 
     def close(self) -> None:
-        if self.queue is not None:
-            self.queue.close()
+        """Closes what this runtime built or was given, queue first so no new work starts."""
+        self.queue.close()
         for name in ("embedder", "index", "chat_model", "ranker"):
             if name in self.__dict__:
                 try:

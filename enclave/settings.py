@@ -61,14 +61,17 @@ class Settings(BaseSettings):
     chunk_min_chars: int = Field(
         500, description="A chunk shorter than this takes in the next section or page instead of ending."
     )
-    task_time_limit_s: int = Field(1800, description="Hard time limit of one ingestion task.")
-    task_max_retries: int = Field(5, description="Retries of one ingestion task on transient faults.")
+    task_time_limit_s: int = Field(
+        1800, description="Time limit of one ingestion task; a document still processing then fails."
+    )
+    task_max_retries: int = Field(
+        5, description="Retries of one ingestion task on transient faults or crashes, then it fails."
+    )
     lease_s: int = Field(900, description="A document stuck in queued/processing longer is re-enqueued.")
     visibility_timeout_s: int = Field(3600, description="Redis broker: redeliver unacked tasks after.")
     reconcile_interval_s: int = Field(60, description="How often the reconciler looks for stuck work.")
 
     # --- search ----------------------------------------------------------------------------------
-    search_top_k: int = Field(10, description="Default number of results.")
     search_candidates: int = Field(100, description="Candidates per retriever before fusion.")
     search_document_weight: float = Field(
         1.0, description="Weight of a chunk's document-level rank in its score (0 = chunks alone)."

@@ -35,6 +35,9 @@ class DeploySettings(BaseSettings):
         "Stack",
     )
     gateway_port: int = _f(8000, "Host port of the gateway, the only published port.", "Stack")
+    stack_env_file: str = _f(
+        ".env", "The file gateway, worker and beat read ENCLAVE_* settings from (relative to compose.yaml).", "Stack"
+    )
     log_max_size: str = _f("20m", "Docker log rotation: size of one log file per container.", "Stack")
     log_max_file: int = _f(5, "Docker log rotation: log files kept per container.", "Stack")
 
@@ -84,6 +87,12 @@ class DeploySettings(BaseSettings):
     )
 
     # --- model servers -------------------------------------------------------------------------------
+    models_dir: str = _f(
+        "models",
+        "What model servers see as /models: the named volume `models`, or the absolute path of a folder "
+        "filled by `enclave models pull` (air-gapped sites).",
+        "Models",
+    )
     hf_hub_offline: int = _f(
         1,
         "1: model servers never reach the hub (air-gapped). 0 for one start to fill the models volume.",

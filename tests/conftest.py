@@ -46,13 +46,13 @@ def local_embedder() -> Iterator[Any]:
 @pytest.fixture
 def make_runtime(tmp_path: Path, local_embedder: Any) -> Iterator[Callable[..., Any]]:
     """An embedded runtime (SQLite, Qdrant Edge, local ingestion pool) under tmp_path."""
-    from enclave.runtime import Runtime
+    from boot.assembly import Mode, build_runtime
+    from enclave.runtime import Parts
     from enclave.settings import Settings
-    from ingest.queue import LocalQueue
 
     made: list[Any] = []
 
-    def make(**overrides: Any) -> Any:
+    def make(embedder: Any = None, queue: Any = None, **overrides: Any) -> Any:
         settings = Settings(
             data_dir=tmp_path / f"enclave-{len(made)}",
             operator_key=OPERATOR_KEY,
@@ -60,9 +60,7 @@ def make_runtime(tmp_path: Path, local_embedder: Any) -> Iterator[Callable[..., 
             ingest_threads=2,
             **overrides,
         )
-        rt = Runtime(settings)
-        rt.__dict__["embedder"] = local_embedder
-        rt.attach_queue(LocalQueue(rt, settings.ingest_threads))
+        rt = build_runtime(settings, Mode.EMBEDDED, Parts(embedder=embedder or local_embedder), queue=queue)
         made.append(rt)
         return rt
 
@@ -120,7 +118,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     proc = start(
         [
             "-m",
-            "enclave.cli",
+            "boot.cli",
             "serve",
             "--host",
             "127.0.0.1",
@@ -192,7 +190,7 @@ class Stack:
     logs: Path
 
     def start_worker(self, name: str, concurrency: int = 1, beat: bool = False, **env: str) -> Any:
-        args = ["-m", "enclave.cli", "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h"]
+        args = ["-m", "boot.cli", "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h"]
         if beat:
             args.append("--beat")
         proc = start(args, {**self.env, **env}, self.logs / f"{name}.log")
@@ -209,10 +207,10 @@ def stack(
 ) -> Iterator[Stack]:
     from fastapi.testclient import TestClient
 
-    from enclave.runtime import Runtime
+    from boot.assembly import Mode, build_runtime
+    from enclave.runtime import Parts
     from enclave.settings import Settings
     from gateway.app import create_app
-    from ingest.queue import CeleryQueue
 
     data = tmp_path_factory.mktemp("stack")
     env = {
@@ -229,9 +227,7 @@ def stack(
         "ENCLAVE_LOG_LEVEL": "INFO",
     }
     settings = Settings(**{k.removeprefix("ENCLAVE_").lower(): v for k, v in env.items()})
-    rt = Runtime(settings)
-    rt.__dict__["embedder"] = local_embedder
-    rt.attach_queue(CeleryQueue(redis_url))
+    rt = build_runtime(settings, Mode.GATEWAY, Parts(embedder=local_embedder))
     with TestClient(create_app(rt)) as http:
         yield Stack(api=Api(http, None), runtime=rt, env=env, logs=data)
     rt.close()

@@ -13,18 +13,32 @@ mkdir -p "$WORK"
 here=$(cd "$(dirname "$0")" && pwd)
 
 have() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
+# debootstrap mounts /proc (and more) inside the root it builds: unmount before anything is removed.
+unmount_all() { { findmnt -R -n -o TARGET --list "$1" 2>/dev/null || true; } | sort -r | xargs -r -n1 umount -l; }
+exec 9>"$WORK/.lock"
+flock 9  # one build at a time per work folder
 
 if ! have enclave-base/python:bookworm; then
   root="$WORK/rootfs"
+  unmount_all "$root"
   rm -rf "$root"
   debootstrap --variant=minbase \
     --include=python3,python3-venv,python-is-python3,ca-certificates \
     bookworm "$root" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
-    || { tail -20 "$WORK/debootstrap.log"; exit 1; }
+    || { unmount_all "$root"; tail -20 "$WORK/debootstrap.log"; exit 1; }
+  # The CAs this machine adds to Debian's (a site's TLS-inspecting proxy, say): without them, pip and npm
+  # in a build cannot reach their registries here.
+  if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null 2>&1
+  fi
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
   tar -C "$root" -c . | $DOCKER import \
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
+    -c 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
+    -c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
     -c 'CMD ["python3"]' - enclave-base/python:bookworm >/dev/null
+  unmount_all "$root"
   rm -rf "$root"
 fi
 

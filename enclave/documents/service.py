@@ -15,14 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from enclave.catalog.db import Catalog
 from enclave.catalog.tables import Document
 from enclave.documents.formats import RECORD_MEDIA_TYPE, sniff
-from enclave.documents.storage import FileStorage
+from enclave.documents.lifecycle import Status
+from enclave.documents.queue import TaskQueue
+from enclave.documents.storage import FileStorage, Staged
+from enclave.errors import Forbidden, Invalid, NotFound
 from enclave.index.base import VectorIndex
 from enclave.tenancy.access import can_see, documents_visible_to
-from enclave.errors import Forbidden, Invalid, NotFound
 from enclave.tenancy.principal import Principal
-
-STATUSES = ("queued", "processing", "ready", "failed")
-Enqueue = Callable[[str], None]
 
 
 @dataclass
@@ -76,7 +75,8 @@ def _new_document(
     metadata: dict[str, Any],
     **extra: Any,
 ) -> Document:
-    """A new catalog row, queued, owned by the caller's tenant (the only place one is built)."""
+    """A new catalog row owned by the caller's tenant (the only place one is built); its status starts as
+    the column default, queued."""
     return Document(
         tenant_id=principal.tenant_id,
         collection=collection,
@@ -84,7 +84,6 @@ def _new_document(
         media_type=media_type,
         size=size,
         sha256=sha256,
-        status="queued",
         metadata_=metadata,
         storage_key=storage_key,
         created_by=principal.key_id,
@@ -94,14 +93,18 @@ def _new_document(
 
 class DocumentService:
     def __init__(
-        self, catalog: Catalog, storage: FileStorage, index: Callable[[], VectorIndex], max_upload_mb: int
+        self,
+        catalog: Catalog,
+        storage: FileStorage,
+        index: Callable[[], VectorIndex],
+        queue: TaskQueue,
+        max_upload_mb: int,
     ) -> None:
         self.catalog = catalog
         self.storage = storage
         self._index = index
+        self.queue = queue
         self.max_bytes = max_upload_mb * 1024 * 1024
-        self.enqueue: Enqueue = lambda _doc_id: None
-        self.enqueue_records: Callable[[list[str]], None] = lambda _ids: None
 
     # --- writes ----------------------------------------------------------------------------------
     def upload(
@@ -131,19 +134,6 @@ class DocumentService:
             metadata or {},
             title=_title_of(filename),
         )
-
-    def upload_record(
-        self,
-        principal: Principal,
-        title: str,
-        text: str,
-        external_id: str | None,
-        collection: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> UploadResult:
-        return self.upload_records(principal, [Record(title, text, external_id, collection, metadata or {})])[
-            0
-        ]
 
     def upload_records(self, principal: Principal, records: list[Record]) -> list[UploadResult]:
         """JSON records in one catalog transaction; a record with a known external id replaces it."""
@@ -199,13 +189,13 @@ class DocumentService:
                 new_docs.append(doc)
                 results.append(UploadResult(doc, duplicate=False))
         if new_docs:
-            self.enqueue_records([doc.id for doc in new_docs])
+            self.queue.enqueue_records([doc.id for doc in new_docs])
         return results
 
     def _register(
         self,
         principal: Principal,
-        staged,  # type: ignore[no-untyped-def]
+        staged: Staged,
         media_type: str,
         suffix: str,
         filename: str,
@@ -240,7 +230,7 @@ class DocumentService:
             if existing is None:
                 raise
             return UploadResult(existing, duplicate=True)
-        self.enqueue(doc.id)
+        self.queue.enqueue(doc.id)
         return UploadResult(doc, duplicate=False)
 
     def _find_same_content(self, principal: Principal, collection: str, sha: str) -> Document | None:
@@ -287,8 +277,8 @@ class DocumentService:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[Document], int]:
-        if status and status not in STATUSES:
-            raise Invalid(f"status must be one of {', '.join(STATUSES)}.")
+        if status and status not in set(Status):
+            raise Invalid(f"status must be one of {', '.join(Status)}.")
         stmt = documents_visible_to(principal)
         if collection:
             stmt = stmt.where(Document.collection == collection)

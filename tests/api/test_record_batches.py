@@ -11,15 +11,46 @@ import pytest
 from enclave.catalog.tables import Document, IngestionAttempt, utcnow
 from enclave.documents.service import Record
 from enclave.inference.errors import ModelUnavailable
-from ingest.pipeline import Transient, process_records
+from ingest.pipeline import process_records
+from ingest.retry import Transient
 from tests.support import DOCS, Api
 
 
-def _quiet_runtime(make_runtime: Any) -> tuple[Any, Any]:
+class HeldQueue:
+    """Takes uploads and runs nothing, so the test drives the pipeline itself."""
+
+    def enqueue(self, document_id: str) -> None:
+        pass
+
+    def enqueue_records(self, document_ids: list[str]) -> None:
+        pass
+
+    def depth(self) -> int:
+        return 0
+
+    def ping(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class SwitchableEmbedder:
+    """The real embedder, until a test swaps in a faulty one (fault injection)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def close(self) -> None:
+        pass
+
+
+def _quiet_runtime(make_runtime: Any, embedder: Any = None) -> tuple[Any, Any]:
     """A runtime whose uploads are not picked up by the pool, so the test drives the pipeline itself."""
-    rt = make_runtime()
-    rt.documents.enqueue = lambda _id: None
-    rt.documents.enqueue_records = lambda _ids: None
+    rt = make_runtime(embedder=embedder, queue=HeldQueue())
     _, issued = rt.keys.create_tenant("batches")
     return rt, rt.keys.authenticate(issued.key)
 
@@ -67,8 +98,11 @@ def test_each_record_of_a_group_ends_on_its_own(make_runtime: Any) -> None:
     assert hits[0].document_id == docs[4].id
 
 
-def test_a_transient_fault_puts_the_whole_group_back_in_the_queue(make_runtime: Any) -> None:
-    rt, me = _quiet_runtime(make_runtime)
+def test_a_transient_fault_puts_the_whole_group_back_in_the_queue(
+    make_runtime: Any, local_embedder: Any
+) -> None:
+    switch = SwitchableEmbedder(local_embedder)
+    rt, me = _quiet_runtime(make_runtime, switch)
     records = [Record(f"r{i}", f"Harbour report {i}: gulls counted.", None, None, {}) for i in range(3)]
     ids = [u.document.id for u in rt.documents.upload_records(me, records)]
 
@@ -78,13 +112,12 @@ def test_a_transient_fault_puts_the_whole_group_back_in_the_queue(make_runtime: 
         def embed_documents(self, texts: list[str]) -> Any:
             raise ModelUnavailable("embedder", "http://127.0.0.1:9/v1", "connection refused")
 
-    real = rt.embedder
-    rt.__dict__["embedder"] = DownEmbedder()
+    switch.inner = DownEmbedder()
     try:
         with pytest.raises(Transient):
             process_records(rt, ids)
     finally:
-        rt.__dict__["embedder"] = real
+        switch.inner = local_embedder
     for doc_id in ids:
         row = _row(rt, doc_id)
         assert row.status == "queued" and row.lease_until is None and "Retrying" in (row.error or "")
@@ -138,9 +171,10 @@ def test_a_transient_fault_midway_through_parsing_requeues_every_claimed_record(
 
 
 def test_an_unexpected_fault_fails_the_group_with_a_reason_instead_of_leaving_it_processing(
-    make_runtime: Any,
+    make_runtime: Any, local_embedder: Any
 ) -> None:
-    rt, me = _quiet_runtime(make_runtime)
+    switch = SwitchableEmbedder(local_embedder)
+    rt, me = _quiet_runtime(make_runtime, switch)
     records = [Record(f"r{i}", f"Mill ledger {i}: flour sacks.", None, None, {}) for i in range(2)]
     ids = [u.document.id for u in rt.documents.upload_records(me, records)]
 
@@ -150,12 +184,11 @@ def test_an_unexpected_fault_fails_the_group_with_a_reason_instead_of_leaving_it
         def embed_documents(self, texts: list[str]) -> Any:
             raise ValueError("tensor shape mismatch")
 
-    real = rt.embedder
-    rt.__dict__["embedder"] = BrokenEmbedder()
+    switch.inner = BrokenEmbedder()
     try:
         result = process_records(rt, ids)
     finally:
-        rt.__dict__["embedder"] = real
+        switch.inner = local_embedder
     assert {o.status for o in result.outcomes.values()} == {"failed"}
     for doc_id in ids:
         row = _row(rt, doc_id)

@@ -158,9 +158,19 @@ def test_only_the_gateway_publishes_ports(services: dict[str, dict[str, Any]]) -
     assert services["gateway"]["ports"] == ["${GATEWAY_BIND:-0.0.0.0}:${GATEWAY_PORT:-8000}:8000"]
 
 
+def _mount(volume: str) -> tuple[str, str]:
+    """(source, target) of a short-syntax volume; `${MODELS_DIR:-models}` counts as its default."""
+    if volume.startswith("${"):
+        end = volume.index("}") + 1
+        source = re.fullmatch(r"\$\{[A-Z_]+:-([^}]*)\}", volume[:end])
+        return (source.group(1) if source else volume[:end]), volume[end + 1 :].split(":")[0]
+    parts = volume.split(":")
+    return parts[0], parts[1]
+
+
 def test_stateful_services_keep_state_in_named_volumes(compose: dict[str, Any]) -> None:
     for name, target in STATEFUL.items():
-        mounts = [v.split(":") for v in compose["services"][name]["volumes"]]
+        mounts = [_mount(v) for v in compose["services"][name]["volumes"]]
         sources = {m[0] for m in mounts if m[1] == target}
         assert sources and sources <= set(compose["volumes"]), name
 

@@ -33,7 +33,7 @@ def test_cli_bootstraps_a_tenant_and_key_without_http(tmp_path) -> None:  # type
 
     def run(*args: str) -> dict:
         out = subprocess.run(
-            [sys.executable, "-m", "enclave.cli", "admin", *args],
+            [sys.executable, "-m", "boot.cli", "admin", *args],
             env=env,
             cwd=REPO,
             capture_output=True,

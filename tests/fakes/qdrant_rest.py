@@ -40,6 +40,7 @@ def root() -> dict[str, str]:
 
 
 @app.get("/healthz")
+@app.get("/readyz")
 def healthz() -> str:
     return "ok"
 

@@ -16,17 +16,15 @@ pytestmark = pytest.mark.integration
 
 
 def test_embedder_outage_is_retried_and_recovered_without_losing_a_document(stack: Stack) -> None:
-    from enclave.runtime import Runtime
+    from boot.assembly import Mode, build_runtime
     from enclave.settings import Settings
     from gateway.app import create_app
-    from ingest.queue import CeleryQueue
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     env = {**stack.env, "ENCLAVE_EMBEDDER_URL": url, "ENCLAVE_MODEL_TIMEOUT_S": "5"}
     settings = Settings(**{k.removeprefix("ENCLAVE_").lower(): v for k, v in env.items()})
-    rt = Runtime(settings)
-    rt.attach_queue(CeleryQueue(settings.broker_url))
+    rt = build_runtime(settings, Mode.GATEWAY)
     worker = None
     try:
         http = TestClient(create_app(rt))
