@@ -6,17 +6,24 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from enclave.index.schema import CHUNKS, DENSE, DOCUMENTS, RRF_K, SPARSE
 from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
-DENSE = "dense"
-SPARSE = "sparse"
-# Two levels in the index: chunks (what search returns) and one point per document (its centroid embedding
-# and whole-text BM25 weights), which lets a chunk's rank take its document's relevance into account.
-CHUNKS = "chunks"
-DOCUMENTS = "documents"
-# Reciprocal rank fusion constant: 1/(k + rank). 60 is the value of the original RRF paper.
-RRF_K = 60
+# The level and vector names are defined with the schema; importable from here as they always were.
+__all__ = [
+    "CHUNKS",
+    "DENSE",
+    "DOCUMENTS",
+    "RRF_K",
+    "SPARSE",
+    "ChunkPoint",
+    "Hit",
+    "VectorIndex",
+    "document_point_id",
+    "point_id",
+]
+
 _POINT_NS = uuid.UUID("6f1c1f7e-2b7a-4c55-9d1e-0e5c1a3b9f42")
 
 

@@ -1,7 +1,7 @@
 """Vector index in-process with Qdrant Edge (qdrant-edge-py): the embedded mode's backend.
 
-Same data model as the server backend: named dense + sparse (IDF) vectors, `tenant_id` keyword index with
-is_tenant, and the access filter translated one-to-one.
+The schema, access conditions and query plan come from `enclave.index.schema`; this module only translates
+them into qdrant-edge types.
 """
 
 from __future__ import annotations
@@ -11,30 +11,85 @@ from pathlib import Path
 
 import qdrant_edge as qe
 
-from enclave.index.base import CHUNKS, DENSE, DOCUMENTS, RRF_K, SPARSE, ChunkPoint, Hit
+from enclave.index.base import CHUNKS, DENSE, DOCUMENTS, SPARSE, ChunkPoint, Hit
+from enclave.index.schema import (
+    Equals,
+    HybridPlan,
+    IndexSchema,
+    PayloadField,
+    Prefetch,
+    Where,
+    document_where,
+    hybrid_plan,
+    index_schema,
+)
 from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
+_DISTANCES = {"cosine": qe.Distance.Cosine}
+_KINDS = {"keyword": qe.PayloadSchemaType.Keyword}
 
-def to_edge_filter(access: AccessFilter) -> qe.Filter:
-    must: list = [
-        qe.FieldCondition(key="tenant_id", match=qe.MatchValue(access.tenant_id)),
-        qe.FieldCondition(key="acl", match=qe.MatchAny(list(access.tokens))),
+
+# --- translation of the neutral schema -------------------------------------------------------------------
+def edge_filter(where: Where) -> qe.Filter:
+    must = [
+        qe.FieldCondition(key=c.key, match=qe.MatchValue(c.value))
+        if isinstance(c, Equals)
+        else qe.FieldCondition(key=c.key, match=qe.MatchAny(list(c.values)))
+        for c in where.must
     ]
-    if access.collection:
-        must.append(qe.FieldCondition(key="collection", match=qe.MatchValue(access.collection)))
     return qe.Filter(must=must)
 
 
-def _document_filter(tenant_id: str, document_id: str) -> qe.Filter:
-    return qe.Filter(
-        must=[
-            qe.FieldCondition(key="tenant_id", match=qe.MatchValue(tenant_id)),
-            qe.FieldCondition(key="document_id", match=qe.MatchValue(document_id)),
-        ]
+def edge_config(schema: IndexSchema) -> qe.EdgeConfig:
+    sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf if schema.sparse.idf else None)
+    return qe.EdgeConfig(
+        vectors={
+            schema.dense.name: qe.EdgeVectorParams(
+                size=schema.dense.size, distance=_DISTANCES[schema.dense.distance]
+            )
+        },
+        sparse_vectors={schema.sparse.name: sparse},
     )
 
 
+def edge_field_index(field: PayloadField) -> qe.UpdateOperation:
+    params = qe.KeywordIndexParams(is_tenant=True) if field.is_tenant else _KINDS[field.kind]
+    return qe.UpdateOperation.create_field_index(field.key, params)
+
+
+def _edge_vector(prefetch: Prefetch) -> list[float] | qe.SparseVector:
+    v = prefetch.vector
+    return qe.SparseVector(v.indices, v.values) if isinstance(v, SparseVector) else v
+
+
+def edge_query(plan: HybridPlan) -> qe.QueryRequest:
+    prefetches = [
+        qe.Prefetch(
+            limit=p.limit, query=qe.Query.Nearest(_edge_vector(p), using=p.using), filter=edge_filter(p.where)
+        )
+        for p in plan.prefetches
+    ]
+    return qe.QueryRequest(
+        limit=plan.limit,
+        query=qe.Fusion.Rrf(k=plan.rrf_k),
+        prefetches=prefetches,
+        with_payload=qe.PayloadSelector.Include(list(plan.fields)) if plan.fields else True,
+        with_vector=[DENSE] if plan.with_dense else False,
+    )
+
+
+def _hit(point: qe.ScoredPoint, with_dense: bool) -> Hit:
+    vector = point.vector
+    return Hit(
+        id=str(point.id),
+        score=float(point.score),
+        payload=dict(point.payload or {}),
+        dense=list(vector[DENSE]) if with_dense and isinstance(vector, dict) else None,
+    )
+
+
+# --- the backend -----------------------------------------------------------------------------------------
 class EdgeIndex:
     name = "edge"
 
@@ -48,26 +103,16 @@ class EdgeIndex:
     def ensure_collection(self, dim: int) -> None:
         for level, path in self.paths.items():
             if level not in self.shards:
-                self.shards[level] = self._open(path, dim)
+                self.shards[level] = self._open(path, index_schema(dim))
 
     @staticmethod
-    def _open(path: Path, dim: int) -> qe.EdgeShard:
+    def _open(path: Path, schema: IndexSchema) -> qe.EdgeShard:
         if (path / "edge_config.json").exists():
             return qe.EdgeShard.load(str(path))
-        config = qe.EdgeConfig(
-            vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
-            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-        )
         path.mkdir(parents=True, exist_ok=True)
-        shard = qe.EdgeShard.create(str(path), config)
-        ops = [
-            qe.UpdateOperation.create_field_index("tenant_id", qe.KeywordIndexParams(is_tenant=True)),
-            qe.UpdateOperation.create_field_index("acl", qe.PayloadSchemaType.Keyword),
-            qe.UpdateOperation.create_field_index("document_id", qe.PayloadSchemaType.Keyword),
-            qe.UpdateOperation.create_field_index("collection", qe.PayloadSchemaType.Keyword),
-        ]
-        for op in ops:
-            shard.update(op)
+        shard = qe.EdgeShard.create(str(path), edge_config(schema))
+        for field in schema.fields:
+            shard.update(edge_field_index(field))
         return shard
 
     def _shard(self, level: str = CHUNKS) -> qe.EdgeShard:
@@ -88,16 +133,14 @@ class EdgeIndex:
             self._shard(level).update(qe.UpdateOperation.upsert_points(edge_points))
 
     def delete_document(self, tenant_id: str, document_id: str) -> None:
+        flt = edge_filter(document_where(tenant_id, document_id))
         with self._write:
             for level in self.paths:
-                self._shard(level).update(
-                    qe.UpdateOperation.delete_points_by_filter(_document_filter(tenant_id, document_id))
-                )
+                self._shard(level).update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def count_document(self, tenant_id: str, document_id: str) -> int:
-        return self._shard().count(
-            qe.CountRequest(exact=True, filter=_document_filter(tenant_id, document_id))
-        )
+        flt = edge_filter(document_where(tenant_id, document_id))
+        return self._shard().count(qe.CountRequest(exact=True, filter=flt))
 
     def hybrid_query(
         self,
@@ -110,34 +153,8 @@ class EdgeIndex:
         level: str = CHUNKS,
         fields: list[str] | None = None,
     ) -> list[Hit]:
-        flt = to_edge_filter(access)
-        prefetches = [qe.Prefetch(limit=candidates, query=qe.Query.Nearest(dense, using=DENSE), filter=flt)]
-        if sparse.indices:
-            prefetches.append(
-                qe.Prefetch(
-                    limit=candidates,
-                    query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE),
-                    filter=flt,
-                )
-            )
-        res = self._shard(level).query(
-            qe.QueryRequest(
-                limit=limit,
-                query=qe.Fusion.Rrf(k=RRF_K),
-                prefetches=prefetches,
-                with_payload=qe.PayloadSelector.Include(fields) if fields else True,
-                with_vector=[DENSE] if with_dense else False,
-            )
-        )
-        return [
-            Hit(
-                id=str(p.id),
-                score=float(p.score),
-                payload=dict(p.payload or {}),
-                dense=list(p.vector[DENSE]) if with_dense and isinstance(p.vector, dict) else None,
-            )
-            for p in res
-        ]
+        plan = hybrid_plan(dense, sparse, access, limit, candidates, with_dense, fields)
+        return [_hit(p, with_dense) for p in self._shard(level).query(edge_query(plan))]
 
     def ping(self) -> None:
         self._shard()

@@ -12,3 +12,7 @@ class IndexUnavailable(Exception):
         super().__init__(
             f"The vector index ({backend}) is unavailable: {reason}. Check that it is running and healthy."
         )
+
+    def __reduce__(self) -> tuple[type[IndexUnavailable], tuple[str, str]]:
+        # Rebuilt from its own fields, so it survives pickling between processes (Celery, worker pools).
+        return (type(self), (self.backend, self.reason))

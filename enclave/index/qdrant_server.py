@@ -1,37 +1,128 @@
-"""Vector index on a Qdrant server through qdrant-client (tests: the client's local mode)."""
+"""Vector index on a Qdrant server through qdrant-client (tests: the client's local mode).
+
+The schema, access conditions and query plan come from `enclave.index.schema`; this module only translates
+them into qdrant-client models. A server that cannot be reached, or answers a server-side fault, surfaces as
+`IndexUnavailable` from every method, so callers can tell a transient fault from a bad request by type.
+"""
 
 from __future__ import annotations
 
-from qdrant_client import QdrantClient, models
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
-from enclave.index.base import CHUNKS, DENSE, DOCUMENTS, RRF_K, SPARSE, ChunkPoint, Hit
+import httpx
+from qdrant_client import QdrantClient, models
+from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from enclave.index.base import CHUNKS, DENSE, DOCUMENTS, SPARSE, ChunkPoint, Hit
+from enclave.index.errors import IndexUnavailable
+from enclave.index.schema import (
+    Equals,
+    HybridPlan,
+    IndexSchema,
+    PayloadField,
+    Where,
+    document_where,
+    hybrid_plan,
+    index_schema,
+)
 from enclave.index.sparse import SparseVector
 from enclave.tenancy.access import AccessFilter
 
+BACKEND = "qdrant"
+P = ParamSpec("P")
+R = TypeVar("R")
+_DISTANCES = {"cosine": models.Distance.COSINE}
+_KINDS = {"keyword": models.PayloadSchemaType.KEYWORD}
 
-def to_qdrant_filter(access: AccessFilter, document_id: str | None = None) -> models.Filter:
+
+# --- transient faults ------------------------------------------------------------------------------------
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why `exc` means the server is unavailable (worth retrying); None when the request was at fault."""
+    if isinstance(exc, UnexpectedResponse):
+        status = exc.status_code or 0
+        if status == 429 or status >= 500:
+            return f"HTTP {status} {exc.reason_phrase}".strip()
+        return None  # 404 (no such collection) and other 4xx: retrying will not help
+    if isinstance(exc, ResourceExhaustedResponse):  # what qdrant-client makes of a 429 with Retry-After
+        return f"HTTP 429 {exc.message} (retry after {exc.retry_after_s} s)"
+    if isinstance(exc, ResponseHandlingException | httpx.TransportError | ConnectionError | TimeoutError):
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None
+
+
+def unavailable_on_fault(method: Callable[P, R]) -> Callable[P, R]:
+    """Re-raises a transient fault of `method` as IndexUnavailable, chained to the original."""
+
+    @functools.wraps(method)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            raise IndexUnavailable(BACKEND, reason) from exc
+
+    return guarded
+
+
+# --- translation of the neutral schema -------------------------------------------------------------------
+def qdrant_filter(where: Where) -> models.Filter:
     must: list[models.Condition] = [
-        models.FieldCondition(key="tenant_id", match=models.MatchValue(value=access.tenant_id)),
-        models.FieldCondition(key="acl", match=models.MatchAny(any=list(access.tokens))),
+        models.FieldCondition(key=c.key, match=models.MatchValue(value=c.value))
+        if isinstance(c, Equals)
+        else models.FieldCondition(key=c.key, match=models.MatchAny(any=list(c.values)))
+        for c in where.must
     ]
-    if access.collection:
-        must.append(models.FieldCondition(key="collection", match=models.MatchValue(value=access.collection)))
-    if document_id:
-        must.append(models.FieldCondition(key="document_id", match=models.MatchValue(value=document_id)))
     return models.Filter(must=must)
 
 
-def _document_filter(tenant_id: str, document_id: str) -> models.Filter:
-    return models.Filter(
-        must=[
-            models.FieldCondition(key="tenant_id", match=models.MatchValue(value=tenant_id)),
-            models.FieldCondition(key="document_id", match=models.MatchValue(value=document_id)),
-        ]
+def qdrant_vectors(schema: IndexSchema) -> dict[str, models.VectorParams]:
+    dense = schema.dense
+    return {dense.name: models.VectorParams(size=dense.size, distance=_DISTANCES[dense.distance])}
+
+
+def qdrant_sparse_vectors(schema: IndexSchema) -> dict[str, models.SparseVectorParams]:
+    modifier = models.Modifier.IDF if schema.sparse.idf else None
+    return {schema.sparse.name: models.SparseVectorParams(modifier=modifier)}
+
+
+def qdrant_field_schema(field: PayloadField) -> models.PayloadSchemaType | models.KeywordIndexParams:
+    if field.is_tenant:
+        return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True)
+    return _KINDS[field.kind]
+
+
+def qdrant_prefetches(plan: HybridPlan) -> list[models.Prefetch]:
+    return [
+        models.Prefetch(
+            query=models.SparseVector(indices=p.vector.indices, values=p.vector.values)
+            if isinstance(p.vector, SparseVector)
+            else p.vector,
+            using=p.using,
+            limit=p.limit,
+            filter=qdrant_filter(p.where),
+        )
+        for p in plan.prefetches
+    ]
+
+
+def _hit(point: models.ScoredPoint, with_dense: bool) -> Hit:
+    vector = point.vector
+    return Hit(
+        id=str(point.id),
+        score=float(point.score),
+        payload=point.payload or {},
+        dense=vector.get(DENSE) if with_dense and isinstance(vector, dict) else None,  # type: ignore[arg-type]
     )
 
 
+# --- the backend -----------------------------------------------------------------------------------------
 class QdrantServerIndex:
-    name = "qdrant"
+    name = BACKEND
 
     def __init__(self, collection: str, url: str = "", api_key: str | None = None, path: str = "") -> None:
         self.collection = collection
@@ -43,27 +134,22 @@ class QdrantServerIndex:
         else:
             self.client = QdrantClient(path=path)
 
+    @unavailable_on_fault
     def ensure_collection(self, dim: int) -> None:
+        schema = index_schema(dim)
         for name in self.collections.values():
-            self._ensure(name, dim)
+            self._ensure(name, schema)
 
-    def _ensure(self, name: str, dim: int) -> None:
+    def _ensure(self, name: str, schema: IndexSchema) -> None:
         if self.client.collection_exists(name):
             return
         self.client.create_collection(
-            name,
-            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            name, vectors_config=qdrant_vectors(schema), sparse_vectors_config=qdrant_sparse_vectors(schema)
         )
-        # Qdrant's advice for many tenants: a keyword index on the tenant field marked is_tenant.
-        self.client.create_payload_index(
-            name,
-            "tenant_id",
-            field_schema=models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
-        )
-        for key in ("acl", "document_id", "collection"):
-            self.client.create_payload_index(name, key, field_schema=models.PayloadSchemaType.KEYWORD)
+        for field in schema.fields:
+            self.client.create_payload_index(name, field.key, field_schema=qdrant_field_schema(field))
 
+    @unavailable_on_fault
     def upsert(self, points: list[ChunkPoint], level: str = CHUNKS) -> None:
         self.client.upsert(
             self.collections[level],
@@ -81,19 +167,18 @@ class QdrantServerIndex:
             wait=True,
         )
 
+    @unavailable_on_fault
     def delete_document(self, tenant_id: str, document_id: str) -> None:
+        selector = models.FilterSelector(filter=qdrant_filter(document_where(tenant_id, document_id)))
         for name in self.collections.values():
-            self.client.delete(
-                name,
-                points_selector=models.FilterSelector(filter=_document_filter(tenant_id, document_id)),
-                wait=True,
-            )
+            self.client.delete(name, points_selector=selector, wait=True)
 
+    @unavailable_on_fault
     def count_document(self, tenant_id: str, document_id: str) -> int:
-        return self.client.count(
-            self.collection, count_filter=_document_filter(tenant_id, document_id), exact=True
-        ).count
+        flt = qdrant_filter(document_where(tenant_id, document_id))
+        return self.client.count(self.collection, count_filter=flt, exact=True).count
 
+    @unavailable_on_fault
     def hybrid_query(
         self,
         dense: list[float],
@@ -105,35 +190,18 @@ class QdrantServerIndex:
         level: str = CHUNKS,
         fields: list[str] | None = None,
     ) -> list[Hit]:
-        flt = to_qdrant_filter(access)
-        prefetch = [models.Prefetch(query=dense, using=DENSE, limit=candidates, filter=flt)]
-        if sparse.indices:
-            prefetch.append(
-                models.Prefetch(
-                    query=models.SparseVector(indices=sparse.indices, values=sparse.values),
-                    using=SPARSE,
-                    limit=candidates,
-                    filter=flt,
-                )
-            )
+        plan = hybrid_plan(dense, sparse, access, limit, candidates, with_dense, fields)
         res = self.client.query_points(
             self.collections[level],
-            prefetch=prefetch,
-            query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
-            limit=limit,
-            with_payload=fields or True,
-            with_vectors=[DENSE] if with_dense else False,
+            prefetch=qdrant_prefetches(plan),
+            query=models.RrfQuery(rrf=models.Rrf(k=plan.rrf_k)),
+            limit=plan.limit,
+            with_payload=list(plan.fields) if plan.fields else True,
+            with_vectors=[DENSE] if plan.with_dense else False,
         )
-        return [
-            Hit(
-                id=str(p.id),
-                score=float(p.score),
-                payload=p.payload or {},
-                dense=p.vector.get(DENSE) if with_dense and isinstance(p.vector, dict) else None,  # type: ignore[arg-type]
-            )
-            for p in res.points
-        ]
+        return [_hit(p, with_dense) for p in res.points]
 
+    @unavailable_on_fault
     def ping(self) -> None:
         self.client.get_collections()
 

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
+from enclave.inference.batching import DynamicBatcher
+
 
 class Embedder(Protocol):
     @property
@@ -47,13 +49,7 @@ class LocalEmbedder:
         self._lock = threading.Lock()  # one forward pass at a time
         self._lock_inflight = threading.Lock()
         self._inflight = 0  # queries being embedded right now
-        self._batcher = None
-        try:
-            from enclave.inference.batching import DynamicBatcher
-
-            self._batcher = DynamicBatcher(self._encode, max_batch=batch_size, max_wait_ms=10, name="local")
-        except ImportError:  # pragma: no cover - batching module is part of the package
-            self._batcher = None
+        self._batcher = DynamicBatcher(self._encode, max_batch=batch_size, max_wait_ms=10, name="local")
 
     @property
     def dimension(self) -> int:
@@ -78,14 +74,14 @@ class LocalEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        rows = self._batcher.submit(texts).result() if self._batcher else self._encode(texts)
+        rows = self._batcher.submit(texts).result()
         return np.vstack(rows)
 
     def embed_query(self, text: str) -> np.ndarray:
         # A lone query runs at once instead of waiting to fill a batch; when others are in flight (busy
         # search traffic, ingestion) it joins their batch, which is what keeps throughput up under load.
         with self._lock_inflight:
-            alone = self._inflight == 0 and (self._batcher is None or self._batcher.pending() == 0)
+            alone = self._inflight == 0 and self._batcher.pending() == 0
             self._inflight += 1
         try:
             if alone and self._lock.acquire(blocking=False):
@@ -99,5 +95,4 @@ class LocalEmbedder:
                 self._inflight -= 1
 
     def close(self) -> None:
-        if self._batcher is not None:
-            self._batcher.close()
+        self._batcher.close()

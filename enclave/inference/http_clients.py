@@ -1,191 +1,23 @@
 """The one HTTP client per model service: embeddings, chat and ranking over OpenAI/NIM-style APIs.
 
-Each instance owns one pooled httpx client. Connection errors, 429 and 502/503/504 are retried with
-exponential backoff (honouring Retry-After); when the service stays unreachable the caller gets
-`ModelUnavailable`, and a refused request (other 4xx) gets `ModelRequestError`.
+Each instance owns one `HttpService` (pooled httpx clients and the retry policy of `enclave.inference.retry`):
+connection errors, 429 and 502/503/504 are retried with backoff; when the service stays unreachable the caller
+gets `ModelUnavailable`, and a refused request (other 4xx) gets `ModelRequestError`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import numpy as np
 
-from enclave.inference.errors import ModelRequestError, ModelUnavailable
+from enclave.inference.http_service import HttpService
+from enclave.inference.retry import RETRY_STATUSES
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_BACKOFF_BASE_S = 0.25
-_BACKOFF_MAX_S = 8.0
-
-
-def _backoff_s(attempt: int, response: httpx.Response | None) -> float:
-    if response is not None:
-        try:
-            return min(float(response.headers.get("retry-after", "")), _BACKOFF_MAX_S)
-        except ValueError:
-            pass
-    return min(_BACKOFF_BASE_S * 2**attempt, _BACKOFF_MAX_S)
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
-    if isinstance(body, dict):
-        err = body.get("detail") or body.get("error") or body
-        if isinstance(err, dict):
-            err = err.get("message", err)
-        return str(err)[:500]
-    return str(body)[:500]
-
-
-class _Service:
-    """Retry policy and pooled clients shared by the three clients below."""
-
-    def __init__(
-        self, service: str, base_url: str, api_key: str | None, timeout_s: float, max_retries: int
-    ) -> None:
-        self.service = service
-        self.base_url = base_url.rstrip("/")
-        self.max_retries = max(0, max_retries)
-        self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
-        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-        self._client: httpx.Client | None = None
-        self._aclient: httpx.AsyncClient | None = None
-
-    @property
-    def client(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(
-                base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=self.limits
-            )
-        return self._client
-
-    @property
-    def aclient(self) -> httpx.AsyncClient:
-        if self._aclient is None:
-            self._aclient = httpx.AsyncClient(
-                base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=self.limits
-            )
-        return self._aclient
-
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def _unavailable(self, path: str, reason: str) -> ModelUnavailable:
-        return ModelUnavailable(self.service, self._url(path), reason, attempts=self.max_retries + 1)
-
-    def _check(self, path: str, response: httpx.Response) -> None:
-        if response.status_code >= 400:
-            raise ModelRequestError(self.service, self._url(path), response.status_code, _detail(response))
-
-    def _retryable(self, attempt: int, response: httpx.Response | None) -> bool:
-        retry = response is None or response.status_code in RETRY_STATUSES
-        return retry and attempt < self.max_retries
-
-    @staticmethod
-    def _reason(response: httpx.Response | None, exc: Exception | None) -> str:
-        if response is not None:
-            return f"HTTP {response.status_code} {_detail(response)}"
-        return f"{type(exc).__name__}: {exc}"
-
-    # --- sync ----------------------------------------------------------------------------------
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self._send(lambda: self.client.post(path, json=body), path)
-        return response.json()
-
-    def get(self, path: str) -> dict[str, Any]:
-        return self._send(lambda: self.client.get(path), path).json()
-
-    def _send(self, call: Any, path: str) -> httpx.Response:
-        for attempt in range(self.max_retries + 1):
-            response: httpx.Response | None = None
-            exc: Exception | None = None
-            try:
-                response = call()
-            except httpx.TransportError as e:
-                exc = e
-            if response is not None and response.status_code not in RETRY_STATUSES:
-                self._check(path, response)
-                return response
-            if not self._retryable(attempt, response):
-                raise self._unavailable(path, self._reason(response, exc)) from exc
-            time.sleep(_backoff_s(attempt, response))
-        raise AssertionError("unreachable")
-
-    def stream_lines(self, path: str, body: dict[str, Any]) -> Iterator[str]:
-        for attempt in range(self.max_retries + 1):
-            exc: Exception | None = None
-            try:
-                with self.client.stream("POST", path, json=body) as response:
-                    if response.status_code not in RETRY_STATUSES:
-                        if response.status_code >= 400:
-                            response.read()
-                            self._check(path, response)
-                        yield from response.iter_lines()
-                        return
-                    response.read()
-            except httpx.TransportError as e:
-                # Only a failure before the first line is retried: a half-streamed answer is not replayed.
-                exc, response = e, None
-            if not self._retryable(attempt, response):
-                raise self._unavailable(path, self._reason(response, exc)) from exc
-            time.sleep(_backoff_s(attempt, response))
-
-    # --- async ---------------------------------------------------------------------------------
-    async def apost(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        for attempt in range(self.max_retries + 1):
-            response: httpx.Response | None = None
-            exc: Exception | None = None
-            try:
-                response = await self.aclient.post(path, json=body)
-            except httpx.TransportError as e:
-                exc = e
-            if response is not None and response.status_code not in RETRY_STATUSES:
-                self._check(path, response)
-                return response.json()
-            if not self._retryable(attempt, response):
-                raise self._unavailable(path, self._reason(response, exc)) from exc
-            await asyncio.sleep(_backoff_s(attempt, response))
-        raise AssertionError("unreachable")
-
-    async def astream_lines(self, path: str, body: dict[str, Any]) -> AsyncIterator[str]:
-        for attempt in range(self.max_retries + 1):
-            exc: Exception | None = None
-            try:
-                async with self.aclient.stream("POST", path, json=body) as response:
-                    if response.status_code not in RETRY_STATUSES:
-                        if response.status_code >= 400:
-                            await response.aread()
-                            self._check(path, response)
-                        async for line in response.aiter_lines():
-                            yield line
-                        return
-                    await response.aread()
-            except httpx.TransportError as e:
-                exc, response = e, None
-            if not self._retryable(attempt, response):
-                raise self._unavailable(path, self._reason(response, exc)) from exc
-            await asyncio.sleep(_backoff_s(attempt, response))
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    async def aclose(self) -> None:
-        self.close()
-        if self._aclient is not None:
-            await self._aclient.aclose()
-            self._aclient = None
+__all__ = ["RETRY_STATUSES", "ChatClient", "HttpEmbedder", "RankingClient"]
 
 
 def _sse_chunks(line: str) -> dict[str, Any] | None:
@@ -227,7 +59,7 @@ class HttpEmbedder:
         self.batch_size = max(1, batch_size)
         self.encoding_format = encoding_format
         self.send_input_type = send_input_type
-        self._service = _Service("embedding", base_url, api_key, timeout_s, max_retries)
+        self._service = HttpService("embedding", base_url, api_key, timeout_s, max_retries)
         self._dimension: int | None = None
 
     def _embed(self, texts: list[str], input_type: str) -> np.ndarray:
@@ -275,7 +107,7 @@ class ChatClient:
         max_retries: int = 2,
     ) -> None:
         self.model = model
-        self._service = _Service("chat", base_url, api_key, timeout_s, max_retries)
+        self._service = HttpService("chat", base_url, api_key, timeout_s, max_retries)
 
     def _body(self, messages: list[dict[str, Any]], stream: bool, params: dict[str, Any]) -> dict[str, Any]:
         return {"model": self.model, **params, "messages": messages, "stream": stream}
@@ -321,7 +153,7 @@ class RankingClient:
         max_retries: int = 4,
     ) -> None:
         self.model = model
-        self._service = _Service("ranking", base_url, api_key, timeout_s, max_retries)
+        self._service = HttpService("ranking", base_url, api_key, timeout_s, max_retries)
 
     def _body(self, query: str, passages: list[str]) -> dict[str, Any]:
         return {

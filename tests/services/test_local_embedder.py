@@ -36,7 +36,7 @@ def test_a_lone_query_runs_at_once_and_matches_the_batched_vector(
 ) -> None:
     sizes = _record_batches(embedder, monkeypatch)
     submitted: list[int] = []
-    real_submit = embedder._batcher.submit  # type: ignore[union-attr]
+    real_submit = embedder._batcher.submit
     monkeypatch.setattr(
         embedder._batcher, "submit", lambda items: submitted.append(len(items)) or real_submit(items)
     )
