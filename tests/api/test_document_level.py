@@ -50,18 +50,25 @@ def test_a_passage_from_the_document_the_question_is_about_ranks_higher(tenant: 
     rt = embedded.runtime  # type: ignore[attr-defined]
     # Ten quarterly reports that dwell on currency; one, about Acme, mentions it in a single passage whose
     # own words never name the company. Titles are tickers, as in real filings.
-    ids = []
-    for i in range(10):
-        body = "\n\n".join([FX * 3, f"Company {i} sells industrial pumps and valves. " * 20])
-        ids.append(tenant.upload_text(body, title=f"FILING{i} Q3")["id"])
+    records = [
+        {
+            "title": f"FILING{i} Q3",
+            "text": "\n\n".join([FX * 3, f"Company {i} sells industrial pumps and valves. " * 20]),
+        }
+        for i in range(10)
+    ]
     acme_paragraphs = [
         f"Acme stores opened in {city}; Acme staff trained on Acme tills. " * 24
         for city in ("Leeds", "Derby", "Hull", "York")
     ]
     acme_fx = "Foreign exchange rates cut net sales by two percent this quarter."
-    acme = tenant.upload_text(
-        "\n\n".join([*acme_paragraphs[:2], acme_fx, *acme_paragraphs[2:]]), title="ACMX Q3"
+    records.append(
+        {"title": "ACMX Q3", "text": "\n\n".join([*acme_paragraphs[:2], acme_fx, *acme_paragraphs[2:]])}
     )
+    # One bulk request: one group, one index write, so the index (and its per-segment IDF) is the same on
+    # every run; eleven parallel uploads landed in segments in a different order each time.
+    docs = tenant.post("/v1/documents/text", json=records).json()["documents"]
+    ids, acme = [d["id"] for d in docs[:10]], docs[10]
     tenant.wait_done([*ids, acme["id"]])
     principal = rt.keys.authenticate(tenant.key)
     question = "How did foreign exchange rates affect Acme's net sales?"
