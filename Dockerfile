@@ -29,11 +29,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# pyproject.toml is always there; the glob lets .build/wheels be absent.
-COPY pyproject.toml .build/wheel[s]/ /wheels/
+# pyproject.toml is always there; the glob lets .build/wheels be absent (its contents land in /wheels).
+COPY pyproject.toml .build/wheels* /wheels/
 # torch first: a bare "torch" requirement from another package would pull whatever the index offers.
 RUN pip install --upgrade pip wheel setuptools \
-    && pip install "torch==${TORCH_VERSION}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+    && if ls /wheels/torch-*.whl >/dev/null 2>&1 && pip install /wheels/torch-*.whl; then :; \
+       else pip install "torch==${TORCH_VERSION}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}; fi
 # The dependencies alone (read from pyproject.toml), so a change of the code reuses this layer.
 RUN python -c "import tomllib; p = tomllib.load(open('/wheels/pyproject.toml', 'rb'))['project']; \
 print('\n'.join(p['dependencies'] + p['optional-dependencies']['llm']))" > /tmp/requirements.txt \

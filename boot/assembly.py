@@ -53,7 +53,7 @@ def build_runtime(
         catalog,
         FileStorage(settings.resolved_storage_dir()),
         queue,
-        Lifecycle(catalog, settings.lease_s, worker=socket.gethostname()),
+        Lifecycle(catalog, settings.lease_s, socket.gethostname(), settings.ingest_max_attempts),
         parts,
     )
     if isinstance(queue, LocalQueue):

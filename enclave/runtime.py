@@ -81,8 +81,6 @@ class Runtime:
         )
         self.conversations = ConversationService(catalog)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.resolved_redis_url())
-        # Parsing a large file takes hundreds of MB; records are cheap. Threads are many, parsers few.
-        self.parse_slots = threading.BoundedSemaphore(max(1, settings.parse_concurrency))
 
     def _part(self, name: str, build: Callable[[], Any]) -> Any:
         given = getattr(self._given, name)

@@ -52,10 +52,35 @@ class Settings(BaseSettings):
         32, description="JSON records ingested together (one embedding call, one index write)."
     )
     parse_concurrency: int = Field(
-        4, description="Embedded mode: files parsed at the same time (memory bound)."
+        4, description="Parser processes per ingesting process: files parsed at the same time (memory bound)."
+    )
+    parse_max_memory_mb: int = Field(
+        2048,
+        description="Memory one parser process may use for a file; over it the file fails with a reason.",
+    )
+    parse_timeout_s: int = Field(
+        600, description="Parsing time (wall clock and CPU) allowed for one file; over it the file fails."
+    )
+    ingest_max_attempts: int = Field(
+        3, description="Attempts that crashed or were killed after which a document is retired as failed."
     )
     max_upload_mb: int = Field(100, description="Largest accepted upload.")
+    max_upload_request_mb: int = Field(
+        500, description="Largest upload request (all its files); counted as the bytes arrive."
+    )
+    max_records_request_mb: int = Field(64, description="Largest bulk records request (JSON).")
     max_pages: int = Field(2000, description="Documents with more pages fail with a reason.")
+    archive_max_uncompressed_mb: int = Field(
+        512, description="Office/OpenDocument/EPUB files whose parts unpack to more than this are refused."
+    )
+    archive_max_ratio: float = Field(
+        200.0,
+        description="Such files with a part over 1 MiB compressed more than this many times are refused.",
+    )
+    archive_max_members: int = Field(
+        10000, description="Office/OpenDocument/EPUB files with more parts (zip members) are refused."
+    )
+    json_max_depth: int = Field(100, description="JSON nested deeper than this fails with a reason.")
     chunk_chars: int = Field(1500, description="Target chunk size in characters.")
     chunk_overlap: int = Field(150, description="Overlap between consecutive chunks.")
     chunk_min_chars: int = Field(
@@ -84,7 +109,7 @@ class Settings(BaseSettings):
     )
     answer_top_k: int = Field(6, description="Passages given to the LLM as numbered sources.")
     query_rewrite: str = Field("history", description="Follow-up rewriting: history (prefix) | llm.")
-    max_request_kb: int = Field(256, description="Largest chat request body in KiB.")
+    max_request_kb: int = Field(256, description="Largest body of any other API request, in KiB.")
     rate_limit_per_minute: int = Field(120, description="Chat and search requests per tenant per minute.")
 
     # --- gateway -----------------------------------------------------------------------------------

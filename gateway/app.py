@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from enclave.metrics import REQUEST_LATENCY, StateCollector, register_state
 from enclave.runtime import Runtime
 from gateway import errors
+from gateway.body_guard import BodyGuard
 from gateway.routers import admin, chat, conversations, documents, health, search
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     register_state(StateCollector(runtime.documents_by_status, lambda: runtime.queue.depth()))
 
+    app.add_middleware(BodyGuard, runtime=lambda: runtime)  # inner: auth and size before any body is read
     app.add_middleware(LatencyMiddleware)
     _mount_web(app)
     return app

@@ -29,8 +29,12 @@ def get_principal(
     rt: Annotated[Runtime, Depends(get_runtime)],
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    principal = rt.keys.authenticate(_token(creds))
-    request.state.principal = principal
+    # A request with a body was authenticated by BodyGuard before its body was read; that principal is
+    # the same credential's.
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = rt.keys.authenticate(_token(creds))
+        request.state.principal = principal
     return principal
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ from enclave.runtime import Runtime
 from ingest.chunk import Chunk, Chunker
 from ingest.indexing import Batch, DocumentSummary, Indexer, embed_and_upsert, upsert_summaries
 from ingest.lease import LeaseKeeper
-from ingest.parse import DocumentError, explain, open_document
+from ingest.parse import DocumentError, Window, explain, open_document
+from ingest.parser_pool import ParseLimits, ParserCrashed, shared_pool
 from ingest.retry import TIME_LIMITS, TimeLimitExceeded, Transient, is_transient
 
 log = logging.getLogger(__name__)
@@ -64,12 +66,22 @@ def _chunker(rt: Runtime) -> Chunker:
     return Chunker(st.chunk_chars, st.chunk_overlap, st.chunk_min_chars)
 
 
+def _parse(rt: Runtime, doc: Document) -> tuple[int | None, Iterator[Window]]:
+    """A file is parsed in a child process under the parse limits; a record (JSON that Enclave itself
+    wrote from a validated request) is read here."""
+    path, st = rt.storage.path(doc.storage_key), rt.settings
+    if doc.media_type == RECORD_MEDIA_TYPE:
+        return open_document(path, doc.media_type, st.max_pages)
+    limits = ParseLimits(st.parse_max_memory_mb, st.parse_timeout_s, st.max_pages)
+    return shared_pool(st.parse_concurrency).parse(path, doc.media_type, limits)
+
+
 def _index_windows(rt: Runtime, doc: Document, indexer: Indexer, deadline: _Deadline) -> int | None:
     """Parses, chunks and indexes the document window by window; returns its page count, or -1 when the
     document was deleted meanwhile."""
     chunker = _chunker(rt)
     t0 = time.perf_counter()
-    pages, windows = open_document(rt.storage.path(doc.storage_key), doc.media_type, rt.settings.max_pages)
+    pages, windows = _parse(rt, doc)
     for window in windows:
         INGEST_STAGE.labels("parse").observe(time.perf_counter() - t0)
         deadline.check()
@@ -93,11 +105,8 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
     try:
         if doc.attempts > 1:  # a retry starts clean: points of an interrupted attempt go first
             rt.index.delete_document(doc.tenant_id, doc.id)
-        # Parsing a file takes a parse slot and keeps its lease alive; a record is too quick to need either.
-        with (
-            rt.parse_slots if file else nullcontext(),
-            LeaseKeeper(rt.lifecycle, doc.id) if file else nullcontext(),
-        ):
+        # Parsing a file keeps its lease alive; a record is too quick to need it.
+        with LeaseKeeper(rt.lifecycle, doc.id) if file else nullcontext():
             pages = _index_windows(rt, doc, indexer, deadline)
         if pages == -1:
             rt.index.delete_document(doc.tenant_id, doc.id)
@@ -107,8 +116,8 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
         indexer.finish()
     except DocumentError as exc:
         return fail(rt, doc, str(exc))
-    except TIME_LIMITS:
-        raise
+    except (*TIME_LIMITS, ParserCrashed):
+        raise  # not the document's own problem: the retry policy decides
     except Exception as exc:
         if is_transient(exc):
             rt.lifecycle.requeue(doc.id, f"{type(exc).__name__}: {exc}")

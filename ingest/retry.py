@@ -59,6 +59,7 @@ class Retry:
     delay_s: float
     retries: int  # the retry count the next run carries
     reason: str = ""  # empty: not a fault of the job (a lease held elsewhere), nothing to record
+    crash: bool = False  # counts towards retiring the document (Lifecycle.max_attempts)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def decide(exc: BaseException, retries: int, max_retries: int, time_limit_s: flo
         )
     transient = isinstance(exc, Transient) or is_transient(exc)
     if retries < max_retries:
-        return Retry(backoff_s(retries + 1), retries + 1, _describe(exc))
+        return Retry(backoff_s(retries + 1), retries + 1, _describe(exc), crash=not transient)
     if transient:
         return GiveUp(
             f"Gave up after {retries + 1} attempts; a dependency stayed unavailable: {_describe(exc)}"

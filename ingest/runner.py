@@ -59,7 +59,7 @@ def _after_fault(rt: Runtime, job: Job, exc: Exception) -> list[FollowUp]:
                 decision.reason,
             )
             for doc_id in job.ids:
-                rt.lifecycle.requeue(doc_id, decision.reason)
+                rt.lifecycle.requeue(doc_id, decision.reason, crashed=decision.crash)
         return [FollowUp(replace(job, retries=decision.retries), decision.delay_s)]
     assert isinstance(decision, GiveUp)
     if not isinstance(exc, TimeoutError | ConnectionError):

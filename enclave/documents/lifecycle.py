@@ -7,7 +7,9 @@
 
 A claim takes a lease; while it runs no other worker takes the document, and a worker that dies stops
 renewing it, so the reconciler hands the document on once the lease runs out. Every claim opens an
-`ingestion_attempts` row, which the outcome closes.
+`ingestion_attempts` row, which the outcome closes. An attempt that ended in a crash, or that was never
+closed because its worker was killed, counts against `max_attempts`: past it the document is retired as
+failed instead of being claimed again, so one poison file cannot crash-loop the workers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from enclave.catalog.db import Catalog
 from enclave.catalog.tables import Document, IngestionAttempt, utcnow
 
 MAX_ERROR = 1000
+CRASHED = "crashed"  # an attempt the retry policy saw crash
+LOST = "lost"  # an attempt whose worker died before closing it
 
 
 class Status(StrEnum):
@@ -63,13 +67,35 @@ def _lease_left(doc: Document, now: datetime) -> float:
 
 
 class Lifecycle:
-    def __init__(self, catalog: Catalog, lease_s: float, worker: str) -> None:
+    def __init__(self, catalog: Catalog, lease_s: float, worker: str, max_attempts: int = 3) -> None:
         self.catalog = catalog
         self.lease_s = lease_s
         self.worker = worker
+        self.max_attempts = max(1, max_attempts)
         self._lock_rows = catalog.url.startswith("postgres")
 
     # --- claim --------------------------------------------------------------------------------------
+    def _poisoned(self, s: Session, doc: Document) -> str | None:
+        """The reason to retire the document instead of claiming it, if its attempts crashed too often.
+        Attempts still open belong to workers that died (a live one would hold the lease)."""
+        attempts = s.scalars(
+            select(IngestionAttempt)
+            .where(IngestionAttempt.document_id == doc.id)
+            .order_by(IngestionAttempt.attempt)
+        ).all()
+        for att in attempts:
+            if att.status == Status.PROCESSING:
+                att.status, att.finished_at = LOST, utcnow()
+                att.error = "the worker stopped before finishing (killed, or out of memory)"
+        crashed = [a for a in attempts if a.status in (CRASHED, LOST)]
+        if len(crashed) < self.max_attempts:
+            return None
+        return (
+            f"The parser crashed or was killed {len(crashed)} times on this file "
+            f"(last: {crashed[-1].error}); it is not tried again. Check that the file opens, split it or "
+            "save it in another format, then upload it again."
+        )[:MAX_ERROR]
+
     def _take(self, s: Session, doc: Document, now: datetime) -> None:
         doc.status = Status.PROCESSING
         doc.attempts += 1
@@ -87,6 +113,9 @@ class Lifecycle:
                 return None
             if held := _lease_left(doc, now):
                 raise LeaseHeld(held)
+            if reason := self._poisoned(s, doc):
+                doc.status, doc.error, doc.lease_until, doc.progress = Status.FAILED, reason, None, 1.0
+                return None
             self._take(s, doc, now)
             s.flush()
             s.expunge(doc)
@@ -169,15 +198,16 @@ class Lifecycle:
                 done.add(row.id)
         return done
 
-    def requeue(self, document_id: str, reason: str) -> None:
-        """A transient fault: back to queued, to be retried; the attempt is closed as `retry`."""
+    def requeue(self, document_id: str, reason: str, crashed: bool = False) -> None:
+        """Back to queued, to be retried; the attempt is closed as `retry` (a dependency was down) or
+        `crashed` (which counts towards retiring the document)."""
         with self.catalog.session() as s:
             row = s.get(Document, document_id)
             if row is None or row.status in TERMINAL:
                 return
             row.status, row.lease_until = Status.QUEUED, None
             row.error = f"Retrying: {reason}"[:MAX_ERROR]
-            self._close(s, row, "retry", reason[:MAX_ERROR])
+            self._close(s, row, CRASHED if crashed else "retry", reason[:MAX_ERROR])
 
     def give_up(self, document_id: str, reason: str) -> str | None:
         """Retries are over: the document fails with `reason`. Returns its tenant id, or None if it had

@@ -16,7 +16,9 @@ import httpx
 import pytest
 
 URL = os.environ.get("COMPOSE_TEST_URL", "")
-pytestmark = pytest.mark.skipif(not URL, reason="needs the stack of scripts/compose_test.sh (make compose-test)")
+pytestmark = pytest.mark.skipif(
+    not URL, reason="needs the stack of scripts/compose_test.sh (make compose-test)"
+)
 
 
 def _env(path: str) -> dict[str, str]:
@@ -39,7 +41,9 @@ class Stack:
             [*self.compose, *args], capture_output=True, text=True, timeout=timeout, check=check
         )
 
-    def docker(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def docker(
+        self, *args: str, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["/usr/bin/docker", *args], capture_output=True, text=True, timeout=timeout, check=check
         )

@@ -36,7 +36,10 @@ def _upload(http: httpx.Client, name: str, collection: str) -> dict[str, Any]:
 
 def _records(http: httpx.Client, n: int, tag: str) -> list[str]:
     body = [
-        {"title": f"{tag} ledger {i}", "text": f"Ledger {tag}-{i}: the {tag} depot shipped {i} crates of tea. " * 30}
+        {
+            "title": f"{tag} ledger {i}",
+            "text": f"Ledger {tag}-{i}: the {tag} depot shipped {i} crates of tea. " * 30,
+        }
         for i in range(n)
     ]
     r = http.post("/v1/documents/text", json=body)
@@ -51,7 +54,9 @@ def _no_duplicates(http: httpx.Client, ids: list[str], tag: str) -> None:
     for doc_id in ids[:: max(1, len(ids) // 5)]:
         doc = http.get(f"/v1/documents/{doc_id}").json()
         i = doc["title"].rsplit(" ", 1)[1]
-        hits = http.post("/v1/search", json={"query": f"Ledger {tag}-{i} depot crates", "top_k": 50}).json()["results"]
+        hits = http.post("/v1/search", json={"query": f"Ledger {tag}-{i} depot crates", "top_k": 50}).json()[
+            "results"
+        ]
         mine = [(h["document_id"], h["chunk"]) for h in hits if h["document_id"] == doc_id]
         assert mine, f"{doc_id} not found"
         assert len(mine) == len(set(mine)), f"chunks of {doc_id} indexed twice: {mine}"
@@ -60,26 +65,49 @@ def _no_duplicates(http: httpx.Client, ids: list[str], tag: str) -> None:
 
 def test_every_service_becomes_healthy(stack: Stack) -> None:
     services = {c["Service"] for c in wait_healthy(stack)}
-    assert {"gateway", "worker", "beat", "migrate", "embedder-cpu", "llm-cpu", "qdrant", "postgres", "redis"} <= services
+    assert {
+        "gateway",
+        "worker",
+        "beat",
+        "migrate",
+        "embedder-cpu",
+        "llm-cpu",
+        "qdrant",
+        "postgres",
+        "redis",
+    } <= services
 
 
-def test_five_formats_are_ingested_by_the_workers_and_found_with_file_and_page(stack: Stack, admin_key: str) -> None:
+def test_five_formats_are_ingested_by_the_workers_and_found_with_file_and_page(
+    stack: Stack, admin_key: str
+) -> None:
     with stack.client(admin_key) as http:
         docs = {name: _upload(http, name, "formats") for name in FILES}
         done = wait_done(http, [d["id"] for d in docs.values()])
-        assert {d["status"] for d in done.values()} == {"ready"}, {d["filename"]: d["error"] for d in done.values()}
+        assert {d["status"] for d in done.values()} == {"ready"}, {
+            d["filename"]: d["error"] for d in done.values()
+        }
         for name, word in FILES.items():
-            hits = http.post("/v1/search", json={"query": word, "collection": "formats", "top_k": 10}).json()["results"]
+            hits = http.post("/v1/search", json={"query": word, "collection": "formats", "top_k": 10}).json()[
+                "results"
+            ]
             assert any(h["filename"] == name for h in hits), (name, [h["filename"] for h in hits])
         pdf = http.post("/v1/search", json={"query": "memo", "collection": "formats"}).json()["results"]
         assert any(h["filename"] == "fake-memo.pdf" and h["page"] == 1 for h in pdf)
 
 
-def test_a_streamed_answer_with_citations_comes_from_the_llama_cpp_container(stack: Stack, admin_key: str) -> None:
+def test_a_streamed_answer_with_citations_comes_from_the_llama_cpp_container(
+    stack: Stack, admin_key: str
+) -> None:
     with stack.client(admin_key, timeout=300) as http:
         doc = http.post(
             "/v1/documents/text",
-            json=[{"title": "ferry timetable", "text": "The harbour ferry to Tresco leaves at 6:40 every morning."}],
+            json=[
+                {
+                    "title": "ferry timetable",
+                    "text": "The harbour ferry to Tresco leaves at 6:40 every morning.",
+                }
+            ],
         ).json()["documents"][0]
         assert wait_done(http, [doc["id"]])[doc["id"]]["status"] == "ready"
         body = {
@@ -118,8 +146,13 @@ def test_three_workers_share_the_work(stack: Stack, admin_key: str) -> None:
         done = wait_done(http, ids)
     assert {d["status"] for d in done.values()} == {"ready"}
     took = [
-        len(re.findall(r"Task ingest\.records\[", stack.docker("logs", "--since", since, w).stderr
-                       + stack.docker("logs", "--since", since, w).stdout))
+        len(
+            re.findall(
+                r"Task ingest\.records\[",
+                stack.docker("logs", "--since", since, w).stderr
+                + stack.docker("logs", "--since", since, w).stdout,
+            )
+        )
         for w in workers
     ]
     assert sum(1 for n in took if n > 0) >= 2, f"tasks per worker: {took}"
@@ -197,9 +230,17 @@ def test_the_llm_runs_from_the_pulled_models_folder(stack: Stack) -> None:
 
 
 def test_every_built_image_runs_as_a_non_root_user_and_keeps_no_secret(stack: Stack) -> None:
-    secrets = [stack.env[k] for k in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "QDRANT_API_KEY", "ENCLAVE_OPERATOR_KEY")]
-    for image in ("enclave:latest", "enclave-embedder:cpu", "enclave-test/postgres:latest",
-                  "enclave-test/redis:latest", "enclave-test/qdrant-fake:latest"):
+    secrets = [
+        stack.env[k]
+        for k in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "QDRANT_API_KEY", "ENCLAVE_OPERATOR_KEY")
+    ]
+    for image in (
+        "enclave:latest",
+        "enclave-embedder:cpu",
+        "enclave-test/postgres:latest",
+        "enclave-test/redis:latest",
+        "enclave-test/qdrant-fake:latest",
+    ):
         user = stack.docker("image", "inspect", image, "--format", "{{.Config.User}}").stdout.strip()
         assert user and user not in ("root", "0", "0:0"), f"{image} runs as {user!r}"
         history = stack.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
