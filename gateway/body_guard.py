@@ -17,10 +17,6 @@ from enclave.runtime import Runtime
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class Limit:
     bytes: int
@@ -98,29 +94,34 @@ class BodyGuard:
         scope.setdefault("state", {})["principal"] = principal
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: Limit) -> None:
+        """Past the limit, 413 goes out at once and the app is told the client left, so it stops reading;
+        whatever it answers after that is dropped. (An exception would not do: FastAPI turns any error
+        while it reads a body into a 400.)"""
         received = 0
-        started = False
+        started = answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, answered
+            if answered:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit.bytes:
-                    raise BodyTooLarge
+                if received > limit.bytes and not started:
+                    answered = True
+                    await _answer(send, 413, _too_large(limit), {"Connection": "close"})
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if answered:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _answer(send, 413, _too_large(limit), {"Connection": "close"})
+        await self.app(scope, counting_receive, tracking_send)
 
 
 def _too_large(limit: Limit) -> str:

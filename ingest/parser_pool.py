@@ -37,6 +37,7 @@ from typing import Any
 from ingest.parse import DocumentError, Window, explain, open_document
 
 POLL_S = 0.2
+STARTUP_S = 120
 AS_FACTOR = 4  # address space may be this many times the RSS limit (mappings are larger than use)
 
 
@@ -112,6 +113,14 @@ class _Worker:
         )
         theirs.close()
         self.conn = Connection(mine.detach())
+        # Importing the parsers takes seconds; that start-up is not the first document's parsing time.
+        try:
+            started = self.conn.poll(STARTUP_S) and self.conn.recv() == ("ready", None)
+        except (EOFError, OSError):
+            started = False
+        if not started:
+            self.kill()
+            raise ParserCrashed(f"a parser process did not start (within {STARTUP_S} s)")
 
     @property
     def pid(self) -> int:
@@ -208,15 +217,20 @@ class _Run:
             self.waited += POLL_S
             if not self.w.alive():
                 self._died()
-            if _rss_mb(self.w.pid) > self.limits.max_memory_mb:
-                self._over("memory")
+            self._check_memory()
             if self.waited > self.limits.timeout_s:
                 self._over("time")
         try:
-            return self.w.conn.recv()
+            message = self.w.conn.recv()
         except (EOFError, OSError):
             self._died()
             raise  # unreachable: _died raises
+        self._check_memory()  # also between messages that came quicker than one poll
+        return message
+
+    def _check_memory(self) -> None:
+        if _rss_mb(self.w.pid) > self.limits.max_memory_mb:
+            self._over("memory")
 
     def _died(self) -> None:
         code = self.w.exitcode()
@@ -289,7 +303,9 @@ def _serve(fd: int) -> None:
     import unstructured.partition.auto
     import unstructured.partition.pdf  # noqa: F401
 
-    _child(Connection(fd))
+    conn = Connection(fd)
+    conn.send(("ready", None))
+    _child(conn)
 
 
 if __name__ == "__main__":
