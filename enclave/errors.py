@@ -21,10 +21,6 @@ class NotFound(EnclaveError):
     status = 404
 
 
-class Conflict(EnclaveError):
-    status = 409
-
-
 class TooLarge(EnclaveError):
     status = 413
 
@@ -45,5 +41,5 @@ class RateLimited(EnclaveError):
         self.retry_after = retry_after
 
 
-class Unavailable(EnclaveError):
-    status = 503
+class StorageFull(EnclaveError):
+    status = 507

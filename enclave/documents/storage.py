@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -10,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from enclave.errors import TooLarge
+from enclave.errors import StorageFull, TooLarge
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class FileStorage:
                         )
                     digest.update(chunk)
                     out.write(chunk)
+        except OSError as exc:
+            os.unlink(name)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(
+                    "The document store is full, so nothing was stored. Try again once space is freed; "
+                    "your administrator can add space to the storage volume."
+                ) from exc
+            raise
         except BaseException:
             os.unlink(name)
             raise
