@@ -48,22 +48,49 @@ def raw_encode(texts: list[str], batch: int) -> float:
 
 
 def memory_of_one(name: str) -> dict:
-    """Ingest one file in a fresh process and report that process's peak RSS."""
+    """Ingest one file in a fresh embedded process; report the peak RSS of that process (the server, which
+    parses nothing), of its parser child, and of the whole tree (sampled every 0.2 s)."""
     code = f"""
-import json, sys, time
-
-def hwm():  # peak RSS of this process image in KiB (ru_maxrss survives exec; VmHWM does not)
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+import json, os, sys, threading, time
 from pathlib import Path
+
+def status(pid, field):  # KiB
+    try:
+        for line in open(f"/proc/{{pid}}/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+def children():
+    me = os.getpid()
+    out = []
+    for e in Path("/proc").iterdir():
+        if e.name.isdigit():
+            try:
+                if int((e / "stat").read_text().rsplit(")", 1)[1].split()[1]) == me:
+                    out.append(int(e.name))
+            except OSError:
+                pass
+    return out
+
+tree = {{"peak": 0, "child_peak": 0}}
+stop = threading.Event()
+def sample():
+    while not stop.wait(0.2):
+        kids = children()
+        tree["peak"] = max(tree["peak"], status("self", "VmRSS") + sum(status(k, "VmRSS") for k in kids))
+        tree["child_peak"] = max([tree["child_peak"]] + [status(k, "VmHWM") for k in kids])
+
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from bench.common import embedded_api, admin_key, DATA
 import tempfile
 d = Path(tempfile.mkdtemp())
 with embedded_api(d) as (http, rt):
     rt.embedder.embed_query("warm up")
-    idle = hwm()
+    idle = status("self", "VmHWM")
+    threading.Thread(target=sample, daemon=True).start()
     key = admin_key(http, d)
     h = {{"Authorization": "Bearer " + key}}
     p = DATA / "docs" / {name!r}
@@ -74,10 +101,12 @@ with embedded_api(d) as (http, rt):
         if cur["status"] in ("ready", "failed"):
             break
         time.sleep(0.5)
-    peak = hwm()
+    stop.set()
     print(json.dumps({{"file": p.name, "status": cur["status"], "pages": cur["pages"], "chunks": cur["chunks"],
-                      "seconds": round(time.perf_counter() - t0, 1),
-                      "idle_rss_mib": round(idle / 1024), "peak_rss_mib": round(peak / 1024)}}))
+                      "seconds": round(time.perf_counter() - t0, 1), "idle_rss_mib": round(idle / 1024),
+                      "server_peak_rss_mib": round(status("self", "VmHWM") / 1024),
+                      "parser_peak_rss_mib": round(tree["child_peak"] / 1024),
+                      "tree_peak_rss_mib": round(tree["peak"] / 1024)}}))
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])

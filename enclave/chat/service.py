@@ -16,9 +16,9 @@ from enclave.chat.conversations import ConversationService
 from enclave.chat.prompt import Source, build_messages
 from enclave.chat.rewrite import standalone_query
 from enclave.chat.tokens import TokenCounter
+from enclave.errors import Invalid
 from enclave.search.service import SearchService
 from enclave.settings import Settings
-from enclave.errors import Invalid
 from enclave.tenancy.principal import Principal
 
 NOT_COVERED = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-
 # The ACL token every principal of a tenant holds; a document whose ACL is absent carries only it.
 TENANT_TOKEN = "tenant"
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from tests.compose.conftest import Stack, wait_done, wait_healthy
+from tests.faults.record import record
 from tests.support import DOCS
 
 # Five formats, each with a phrase to find it by.
@@ -167,10 +168,19 @@ def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(stack: Stack, a
         time.sleep(2)  # the workers are busy now
         for w in stack.container_ids("worker")[:2]:
             stack.docker("kill", w)
+        t0 = time.monotonic()
         stack.run("up", "-d", "--no-build", "--scale", "worker=3", "worker", timeout=300)
         done = wait_done(http, ids, timeout=900)
         assert {d["status"] for d in done.values()} == {"ready"}, [d["error"] for d in done.values()]
         _no_duplicates(http, ids, tag)
+        record(
+            "docker kill of 2 of 3 worker containers mid-ingest",
+            len(ids),
+            0,
+            0,
+            time.monotonic() - t0,
+            "compose",
+        )
 
 
 def test_a_redis_restart_mid_ingest_loses_and_duplicates_nothing(stack: Stack, admin_key: str) -> None:
@@ -179,11 +189,13 @@ def test_a_redis_restart_mid_ingest_loses_and_duplicates_nothing(stack: Stack, a
         ids = []
         for _ in range(4):
             ids += _records(http, 16, tag)
+        t0 = time.monotonic()
         stack.run("restart", "redis", timeout=120)
         wait_healthy(stack, timeout=300)
         done = wait_done(http, ids, timeout=900)
         assert {d["status"] for d in done.values()} == {"ready"}, [d["error"] for d in done.values()]
         _no_duplicates(http, ids, tag)
+        record("Redis container restarted mid-ingest", len(ids), 0, 0, time.monotonic() - t0, "compose")
         after = _records(http, 1, tag + "after")  # and the stack takes new work
         assert wait_done(http, after)[after[0]]["status"] == "ready"
 

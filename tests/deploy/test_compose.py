@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from services.compose_env import COMPOSE_MANAGED, DeploySettings, render_env_example
 from enclave.settings import Settings
+from services.compose_env import COMPOSE_MANAGED, DeploySettings, render_env_example
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose.yaml"
