@@ -108,6 +108,7 @@ def admin_key(stack: Stack) -> str:
 
 
 def wait_done(http: httpx.Client, ids: list[str], timeout: float = 600) -> dict[str, dict[str, Any]]:
+    ids = list(dict.fromkeys(ids))
     deadline = time.monotonic() + timeout
     done: dict[str, dict[str, Any]] = {}
     while time.monotonic() < deadline:

@@ -142,8 +142,8 @@ def test_three_workers_share_the_work(stack: Stack, admin_key: str) -> None:
     tag = f"share{uuid.uuid4().hex[:4]}"
     with stack.client(admin_key) as http:
         ids = []
-        for _ in range(6):  # six bulk requests: six groups of records, spread over the workers
-            ids += _records(http, 8, tag)
+        for b in range(6):  # six bulk requests: six groups of records, spread over the workers
+            ids += _records(http, 8, tag, first=8 * b)
         done = wait_done(http, ids)
     assert {d["status"] for d in done.values()} == {"ready"}
     took = [
@@ -163,8 +163,8 @@ def test_a_worker_killed_mid_ingest_loses_and_duplicates_nothing(stack: Stack, a
     tag = f"kill{uuid.uuid4().hex[:4]}"
     with stack.client(admin_key) as http:
         ids = []
-        for _ in range(4):
-            ids += _records(http, 16, tag)
+        for b in range(4):
+            ids += _records(http, 16, tag, first=16 * b)
         time.sleep(2)  # the workers are busy now
         for w in stack.container_ids("worker")[:2]:
             stack.docker("kill", w)
@@ -187,8 +187,8 @@ def test_a_redis_restart_mid_ingest_loses_and_duplicates_nothing(stack: Stack, a
     tag = f"redis{uuid.uuid4().hex[:4]}"
     with stack.client(admin_key) as http:
         ids = []
-        for _ in range(4):
-            ids += _records(http, 16, tag)
+        for b in range(4):
+            ids += _records(http, 16, tag, first=16 * b)
         t0 = time.monotonic()
         stack.run("restart", "redis", timeout=120)
         wait_healthy(stack, timeout=300)

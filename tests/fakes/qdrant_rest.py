@@ -109,6 +109,7 @@ async def query(name: str, request: Request) -> dict[str, Any]:
             query_filter=body.filter,
             limit=body.limit or 10,
             with_payload=body.with_payload if body.with_payload is not None else True,
+            with_vectors=body.with_vector if body.with_vector is not None else False,
         )
     out = ok(_dump(res))
     out["time"] = time.perf_counter() - started
