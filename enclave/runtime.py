@@ -20,6 +20,7 @@ from enclave.catalog.db import Catalog
 from enclave.chat.conversations import ConversationService
 from enclave.chat.service import AnswerService
 from enclave.chat.tokens import default_counter
+from enclave.documents.archives import ArchiveLimits
 from enclave.documents.lifecycle import Lifecycle
 from enclave.documents.queue import TaskQueue
 from enclave.documents.service import DocumentService
@@ -69,7 +70,14 @@ class Runtime:
         self.audit = AuditLog(catalog)
         operator = settings.operator_key.get_secret_value() if settings.operator_key else None
         self.keys = KeyService(catalog, operator)
-        self.documents = DocumentService(catalog, storage, lambda: self.index, queue, settings.max_upload_mb)
+        self.documents = DocumentService(
+            catalog,
+            storage,
+            lambda: self.index,
+            queue,
+            settings.max_upload_mb,
+            ArchiveLimits.from_settings(settings),
+        )
         self.search = SearchService(
             lambda: self.index,
             lambda: self.embedder,

@@ -34,6 +34,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ingest.guards import GuardLimits
 from ingest.parse import DocumentError, Window, explain, open_document
 
 POLL_S = 0.2
@@ -46,6 +47,7 @@ class ParseLimits:
     max_memory_mb: int
     timeout_s: float
     max_pages: int
+    guards: GuardLimits
 
 
 class ParseLimitExceeded(DocumentError):
@@ -86,7 +88,7 @@ def _child(conn: Connection) -> None:
         limit_as = limits.max_memory_mb * AS_FACTOR * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit_as, resource.RLIM_INFINITY))
         try:
-            pages, windows = open_document(Path(path), media_type, limits.max_pages)
+            pages, windows = open_document(Path(path), media_type, limits.max_pages, limits=limits.guards)
             conn.send(("pages", pages))
             for window in windows:
                 conn.send(("window", window))
@@ -183,19 +185,22 @@ class ParserPool:
             w.conn.send((str(path), media_type, limits))
             run = _Run(w, limits)
             pages = run.expect("pages")
-        except BaseException:
-            self._checkin(w, healthy=False)
+        except BaseException as exc:
+            self._checkin(w, healthy=_child_fine(exc))
             raise
         return pages, self._windows(w, run)
 
     def _windows(self, w: _Worker, run: _Run) -> Iterator[Window]:
-        finished = False
+        healthy = False
         try:
             while (item := run.next()) is not None:
                 yield item
-            finished = True
+            healthy = True
+        except BaseException as exc:
+            healthy = _child_fine(exc)
+            raise
         finally:  # stopped early (deleted, failed downstream) or over a limit: the child is not reusable
-            self._checkin(w, healthy=finished)
+            self._checkin(w, healthy=healthy)
 
     def close(self) -> None:
         with self._lock:
@@ -267,6 +272,11 @@ class _Run:
             raise DocumentError(value)
         if got == "memory":
             self._over("memory")
+
+
+def _child_fine(exc: BaseException) -> bool:
+    """The child reported the file's own problem and waits for the next one: it can be reused."""
+    return isinstance(exc, DocumentError) and not isinstance(exc, ParseLimitExceeded)
 
 
 def _exit_reason(code: int | None) -> str:

@@ -20,6 +20,7 @@ from enclave.documents.lifecycle import Status
 from enclave.metrics import INGEST_OUTCOMES, INGEST_STAGE
 from enclave.runtime import Runtime
 from ingest.chunk import Chunk, Chunker
+from ingest.guards import GuardLimits
 from ingest.indexing import Batch, DocumentSummary, Indexer, embed_and_upsert, upsert_summaries
 from ingest.lease import LeaseKeeper
 from ingest.parse import DocumentError, Window, explain, open_document
@@ -71,8 +72,10 @@ def _parse(rt: Runtime, doc: Document) -> tuple[int | None, Iterator[Window]]:
     wrote from a validated request) is read here."""
     path, st = rt.storage.path(doc.storage_key), rt.settings
     if doc.media_type == RECORD_MEDIA_TYPE:
-        return open_document(path, doc.media_type, st.max_pages)
-    limits = ParseLimits(st.parse_max_memory_mb, st.parse_timeout_s, st.max_pages)
+        return open_document(path, doc.media_type, st.max_pages, limits=GuardLimits.from_settings(st))
+    limits = ParseLimits(
+        st.parse_max_memory_mb, st.parse_timeout_s, st.max_pages, GuardLimits.from_settings(st)
+    )
     return shared_pool(st.parse_concurrency).parse(path, doc.media_type, limits)
 
 

@@ -41,12 +41,24 @@ if ! $DOCKER info >/dev/null 2>&1; then
   for _ in $(seq 60); do $DOCKER info >/dev/null 2>&1 && break; sleep 1; done
   $DOCKER info >/dev/null || { tail -20 "$HOME_DIR/dockerd.log"; exit 1; }
 fi
-COMPOSE=($DOCKER compose -p "$PROJECT" -f compose.yaml -f deploy/compose-test/compose.test.yaml)
+ENV_FILE="$HOME_DIR/stack.env"
+COMPOSE=($DOCKER compose -p "$PROJECT" -f compose.yaml -f deploy/compose-test/compose.test.yaml --env-file "$ENV_FILE" --profile cpu)
+# Docker enforces an `internal: true` network with iptables rules, which this engine may not write
+# (--iptables=false). The same isolation without touching the host's firewall: the internal network's
+# bridge gets no host address and forwards nothing, so a container there reaches the other containers
+# on it and nothing else — not the host, not the published network, not beyond.
+isolate_internal_network() {
+  local id bridge
+  id=$($DOCKER network inspect "${PROJECT}_default" -f '{{.Id}}')
+  bridge="br-${id:0:12}"
+  ip addr flush dev "$bridge"
+  sysctl -q -w "net.ipv4.conf.$bridge.forwarding=0" "net.ipv6.conf.$bridge.disable_ipv6=1"
+}
 cleanup() {
   set +e
   if [ "${KEEP_STACK:-0}" != 1 ]; then
-    "${COMPOSE[@]}" --profile cpu logs --no-color >"$HOME_DIR/stack.log" 2>&1
-    "${COMPOSE[@]}" --profile cpu down -v --remove-orphans >/dev/null 2>&1
+    "${COMPOSE[@]}" logs --no-color >"$HOME_DIR/stack.log" 2>&1
+    "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1
   fi
   if [ "$started_engine" = 1 ] && [ "${KEEP_STACK:-0}" != 1 ] && [ -f "$HOME_DIR/dockerd.pid" ]; then
     kill "$(cat "$HOME_DIR/dockerd.pid")" 2>/dev/null
@@ -89,7 +101,6 @@ MODELS="$HOME_DIR/models"
 GGUF=$(basename "$(ls "$MODELS"/gguf/*.gguf | head -1)")
 
 # --- 5. the stack -------------------------------------------------------------------------------------
-ENV_FILE="$HOME_DIR/stack.env"
 rnd() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 PORT=${COMPOSE_TEST_PORT:-$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 cat >"$ENV_FILE" <<ENV
@@ -100,8 +111,8 @@ ENCLAVE_OPERATOR_KEY=$(rnd)
 GATEWAY_BIND=127.0.0.1
 GATEWAY_PORT=$PORT
 COMPOSE_PROFILES=cpu
-ENCLAVE_LLM_CONTEXT_TOKENS=2048
-LLAMACPP_THREADS=1
+LLAMACPP_THREADS=2
+ENCLAVE_LLM_TIMEOUT_S=300
 ENCLAVE_LEASE_S=60
 ENCLAVE_RECONCILE_INTERVAL_S=5
 MODELS_DIR=$MODELS
@@ -109,13 +120,14 @@ LLAMACPP_MODEL=$GGUF
 EMBEDDER_MODEL=/models/embedder/all-MiniLM-L6-v2
 ENV
 export STACK_ENV_FILE="$ENV_FILE"
-"${COMPOSE[@]}" --env-file "$ENV_FILE" --profile cpu down -v --remove-orphans >/dev/null 2>&1 || true
+"${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 u0=$(date +%s)
-"${COMPOSE[@]}" --env-file "$ENV_FILE" --profile cpu up -d --no-build
+"${COMPOSE[@]}" up -d --no-build
+isolate_internal_network
 stamp "stack started (containers created) in $(( $(date +%s) - u0 ))s on 127.0.0.1:$PORT"
 
 # --- 6. the checks, through the published port (and docker for the faults) ---------------------------
 COMPOSE_TEST_URL="http://127.0.0.1:$PORT" COMPOSE_TEST_ENV_FILE="$ENV_FILE" \
-COMPOSE_TEST_CMD="${COMPOSE[*]} --env-file $ENV_FILE --profile cpu" DOCKER_HOST="$DOCKER_HOST" \
+COMPOSE_TEST_CMD="${COMPOSE[*]}" DOCKER_HOST="$DOCKER_HOST" \
   HF_HUB_OFFLINE=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/compose "$@"
 stamp "done"
