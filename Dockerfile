@@ -40,15 +40,6 @@ RUN python -c "import tomllib; p = tomllib.load(open('/wheels/pyproject.toml', '
 print('\n'.join(p['dependencies'] + p['optional-dependencies']['llm']))" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && pip install --no-deps unstructured-inference
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY enclave/ enclave/
-COPY gateway/ gateway/
-COPY ingest/ ingest/
-COPY services/ services/
-COPY boot/ boot/
-COPY --from=web /src/gateway/static/ gateway/static/
-RUN pip install --no-deps . && rm -rf /src/build
 
 # --- 3. runtime: no compilers, non-root ------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -56,8 +47,17 @@ RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 poppl
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 10001 --create-home --shell /usr/sbin/nologin enclave \
     && mkdir -p /data /models && chown enclave:enclave /data /models
+# The dependencies (gigabytes) first, the code (kilobytes) after: a code change rebuilds only the latter.
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY enclave/ enclave/
+COPY gateway/ gateway/
+COPY ingest/ ingest/
+COPY services/ services/
+COPY boot/ boot/
+COPY --from=web /src/gateway/static/ gateway/static/
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --no-cache-dir . && rm -rf build *.egg-info
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

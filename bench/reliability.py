@@ -1,7 +1,7 @@
 """Renders the fault-injection results (tests/faults, tests/compose) as the table in docs/reliability.md.
 
-    ENCLAVE_RELIABILITY_LOG=/tmp/rel.jsonl python -m pytest tests/faults -q   # (and make compose-test)
-    python bench/reliability.py /tmp/rel.jsonl
+ENCLAVE_RELIABILITY_LOG=/tmp/rel.jsonl python -m pytest tests/faults -q   # (and make compose-test)
+python bench/reliability.py /tmp/rel.jsonl
 """
 
 from __future__ import annotations

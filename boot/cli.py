@@ -1,4 +1,4 @@
-"""The `enclave` command: serve (embedded), gateway, worker, beat, migrate, admin, models."""
+"""The `enclave` command: serve (embedded), gateway, worker, beat, migrate, admin, audit, models."""
 
 from __future__ import annotations
 
@@ -115,6 +115,23 @@ def cmd_create_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when every audit chain (or the tenant's) is intact; 1 naming the first break of each."""
+    from enclave.audit.verify import verify
+    from enclave.catalog.db import Catalog
+
+    catalog = Catalog(get_settings().resolved_database_url())
+    try:
+        report = verify(catalog, args.tenant)
+    finally:
+        catalog.dispose()
+    for broken in report.breaks:
+        print(f"audit chain broken: {broken}")
+    if report.intact:
+        print(f"audit log intact: {report.rows} records in {report.tenants} chain(s)")
+    return 0 if report.intact else 1
+
+
 def cmd_models_pull(args: argparse.Namespace) -> int:
     from services.models_pull import main as pull
 
@@ -158,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--role", required=True, choices=["admin", "member", "reader"])
     k.add_argument("--name", default="")
     k.set_defaults(fn=cmd_create_key)
+
+    au = sub.add_parser("audit", help="the audit log")
+    ausub = au.add_subparsers(dest="audit_cmd", required=True)
+    v = ausub.add_parser("verify", help="check the audit hash chains; non-zero naming the first broken row")
+    v.add_argument("--tenant", help="only this tenant's chain ('' is the chain of unknown callers)")
+    v.set_defaults(fn=cmd_audit_verify)
 
     m = sub.add_parser("models", help="model files for air-gapped sites")
     msub = m.add_subparsers(dest="models_cmd", required=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -116,6 +117,21 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Listen address of `enclave serve`.")
     port: int = Field(8000, description="Listen port of `enclave serve`.")
     log_level: str = Field("INFO", description="Python log level.")
+    trusted_proxies: str = Field(
+        "",
+        description="Reverse proxies whose X-Forwarded-For names the client in the audit log "
+        "(comma-separated addresses or CIDR networks); empty: the connection's peer is the client.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"ENCLAVE_TRUSTED_PROXIES: {part!r} is not an address or network") from None
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

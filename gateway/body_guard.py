@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from enclave.audit.actor import Actor
 from enclave.errors import EnclaveError, Unauthorized
 from enclave.runtime import Runtime
+from gateway.deps import client_address
 
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
@@ -90,7 +92,8 @@ class BodyGuard:
             raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
         if rt.keys.is_operator(token):
             return
-        principal = await run_in_threadpool(rt.keys.authenticate, token)
+        actor = Actor(rt.audit, source=client_address(scope, rt.settings.trusted_proxies))
+        principal = await run_in_threadpool(rt.keys.authenticate, token, actor)  # a refusal is audited
         scope.setdefault("state", {})["principal"] = principal
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: Limit) -> None:

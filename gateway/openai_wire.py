@@ -6,6 +6,7 @@ which of these to send.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from enclave.audit.events import Outcome
 from enclave.chat.prompt import Source
 from enclave.chat.service import AnswerService, Prepared
 from enclave.errors import NotFound
@@ -169,24 +171,32 @@ async def stream_events(
     pieces: AsyncGenerator[str, None],
     include_usage: bool,
 ) -> AsyncIterator[str]:
-    """The SSE body of a streamed answer whose first piece (`first`) the model already produced."""
-    text = first
-    yield sse(reply.chunk({"role": "assistant", "content": ""}))
-    if first:
-        yield sse(reply.chunk({"content": first}))
+    """The SSE body of a streamed answer whose first piece (`first`) the model already produced. A model
+    failure is audited by the answer service; a client that leaves before the end, here, as aborted."""
+    text, audited = first, False
     try:
-        async for piece in pieces:
-            text += piece
-            yield sse(reply.chunk({"content": piece}))
-    except ModelUnavailable as exc:
-        yield sse(error_frame(exc))
-        return
-    finally:
-        await pieces.aclose()  # a client that went away stops the generation
-    yield sse(reply.chunk({}, "stop"))
-    usage = await run_in_threadpool(answers.estimate_usage, prep, text)
-    citations = await run_in_threadpool(answers.finish, prep, text, usage, reply.model)
-    yield sse(reply.citations_event(citations, prep.conversation_id))
-    if include_usage:
-        yield sse(reply.usage_frame(usage))
-    yield SSE_DONE
+        yield sse(reply.chunk({"role": "assistant", "content": ""}))
+        if first:
+            yield sse(reply.chunk({"content": first}))
+        try:
+            async for piece in pieces:
+                text += piece
+                yield sse(reply.chunk({"content": piece}))
+        except ModelUnavailable as exc:
+            audited = True
+            yield sse(error_frame(exc))
+            return
+        finally:
+            await pieces.aclose()  # a client that went away stops the generation
+        yield sse(reply.chunk({}, "stop"))
+        usage = await run_in_threadpool(answers.estimate_usage, prep, text)
+        audited = True  # from here on `finish` records the answer, even if the client leaves meanwhile
+        citations = await run_in_threadpool(answers.finish, prep, text, usage, reply.model)
+        yield sse(reply.citations_event(citations, prep.conversation_id))
+        if include_usage:
+            yield sse(reply.usage_frame(usage))
+        yield SSE_DONE
+    except (GeneratorExit, asyncio.CancelledError):
+        if not audited:
+            answers.unfinished(prep, text, Outcome.ABORTED, "The client disconnected before the end.")
+        raise

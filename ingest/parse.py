@@ -18,13 +18,13 @@ from pathlib import Path
 
 from enclave.documents.formats import RECORD_MEDIA_TYPE
 from ingest.chunk import Block
+from ingest.guards import DocumentError, GuardLimits, check_before_parsing
 
+__all__ = ["DocumentError", "GuardLimits", "Window", "explain", "open_document", "pdf_page_count"]
 log = logging.getLogger(__name__)
 PDF_WINDOW_PAGES = 20
-
-
-class DocumentError(Exception):
-    """A permanent problem with this document; retrying will not help."""
+# Control characters other than tab, newlines and form feed: NULs in a text file are dropped, not indexed.
+_CONTROL = dict.fromkeys([*range(9), 11, *range(14, 32), 127])
 
 
 @dataclass
@@ -56,7 +56,7 @@ def _configure_unstructured() -> None:
 def _to_blocks(elements, page_offset: int = 0) -> list[Block]:  # type: ignore[no-untyped-def]
     out = []
     for el in elements:
-        text = (getattr(el, "text", "") or "").strip()
+        text = (getattr(el, "text", "") or "").translate(_CONTROL).strip()
         if not text:
             continue
         page = getattr(el.metadata, "page_number", None)
@@ -86,11 +86,24 @@ def _record_windows(path: Path) -> Iterator[Window]:
     yield Window(blocks, 1.0)
 
 
-def pdf_page_count(path: Path) -> int:
+def _declared_pages(pdf) -> int:  # type: ignore[no-untyped-def]
+    """The page count the page tree's root declares, read without walking the tree."""
+    try:
+        count = pdf.Root.Pages.get("/Count")
+        return int(count) if count is not None else 0
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return 0
+
+
+def pdf_page_count(path: Path, max_pages: int | None = None) -> int:
+    """The page count; with `max_pages`, a PDF whose page tree declares more fails before it is walked."""
     import pikepdf
 
     try:
         with pikepdf.open(path) as pdf:
+            declared = _declared_pages(pdf)
+            if max_pages is not None and declared > max_pages:
+                raise DocumentError(_too_many_pages(declared, max_pages, "declares"))
             return len(pdf.pages)
     except pikepdf.PasswordError as exc:
         raise DocumentError(
@@ -163,8 +176,23 @@ def _other_windows(path: Path, media_type: str) -> Iterator[Window]:
     yield Window(_to_blocks(elements), 1.0)
 
 
-def open_document(path: Path, media_type: str, max_pages: int) -> tuple[int | None, Iterator[Window]]:
-    """Check what can be checked up front; return the page count and an iterator of windows."""
+def _too_many_pages(pages: int, max_pages: int, verb: str = "has") -> str:
+    return (
+        f"The PDF {verb} {pages:,} pages; this Enclave accepts at most {max_pages:,} "
+        "(ENCLAVE_MAX_PAGES). Split it into parts and upload those."
+    )
+
+
+def open_document(
+    path: Path, media_type: str, max_pages: int, *, limits: GuardLimits | None = None
+) -> tuple[int | None, Iterator[Window]]:
+    """Check what can be checked up front; return the page count and an iterator of windows. The guards
+    (ingest/guards.py) run first, with `limits` or, without them, the settings' limits."""
+    if limits is None:
+        from enclave.settings import get_settings
+
+        limits = GuardLimits.from_settings(get_settings())
+    check_before_parsing(path, media_type, limits)
     _configure_unstructured()
     if media_type == RECORD_MEDIA_TYPE:
         return None, _record_windows(path)
@@ -186,12 +214,9 @@ def open_document(path: Path, media_type: str, max_pages: int) -> tuple[int | No
             "this Enclave. Save the file in the newer format (.docx / .pptx) and upload it again."
         )
     if media_type == "application/pdf":
-        pages = pdf_page_count(path)
+        pages = pdf_page_count(path, max_pages)
         if pages > max_pages:
-            raise DocumentError(
-                f"The PDF has {pages} pages; this Enclave accepts at most {max_pages} "
-                "(ENCLAVE_MAX_PAGES). Split it into parts and upload those."
-            )
+            raise DocumentError(_too_many_pages(pages, max_pages))
         return pages, _pdf_windows(path, pages)
     return None, _other_windows(path, media_type)
 

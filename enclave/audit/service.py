@@ -1,10 +1,11 @@
-"""Audit log: every search and answer is recorded with who, tenant, when and what came back.
+"""Audit log: every access is recorded with who, tenant, when, what, the outcome and where from.
 
 Records are written by one writer thread that inserts whatever has accumulated in one transaction, so a
 search does not wait on a catalog write (on SQLite a commit costs about as much as the rest of the
-gateway's work for a request). Reads flush first, so a caller always sees its own records, and closing
-the runtime drains the queue. A failed write is retried; rows are dropped only after the retries, and
-that is logged as an error with the number of rows.
+gateway's work for a request); the writer also links them onto their tenant's hash chain
+(enclave/audit/chain.py). Reads flush first, so a caller always sees its own records, and closing the
+runtime drains the queue. A failed write is retried; rows are dropped only after the retries, and that is
+logged as an error with the number of rows.
 """
 
 from __future__ import annotations
@@ -13,17 +14,28 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from enclave.audit import chain
+from enclave.audit.actor import Actor
+from enclave.audit.events import AUDIT_EXPORT, AUDIT_READ, NO_TENANT, Outcome, request_source
+from enclave.audit.query import AuditFilter, read_export, read_page
 from enclave.catalog.db import Catalog
 from enclave.catalog.tables import AuditEvent, utcnow
+from enclave.errors import Forbidden
 from enclave.tenancy.principal import Principal
 
 log = logging.getLogger(__name__)
 BATCH = 500
 RETRIES = 5
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    """Within its column, so one odd value cannot make a whole batch fail to write."""
+    return None if value is None else str(value)[:size]
 
 
 class AuditLog:
@@ -37,16 +49,28 @@ class AuditLog:
 
     def record(
         self,
-        principal: Principal,
+        who: Principal | Actor | None,
         action: str,
         query: str | None = None,
         document_ids: list[str] | None = None,
+        *,
+        target: str | None = None,
+        outcome: Outcome = Outcome.OK,
+        tenant_id: str | None = None,
+        key_id: str | None = None,
         **details: Any,
     ) -> None:
+        """Queues one record; it costs the caller no catalog round trip. `who` is the caller (None: not
+        authenticated); `tenant_id` and `key_id` name them where `who` cannot."""
+        principal = who.principal if isinstance(who, Actor) else who
         row = {
-            "tenant_id": principal.tenant_id,
-            "key_id": principal.key_id,
+            "tenant_id": tenant_id or (principal.tenant_id if principal else NO_TENANT),
+            "key_id": _clip(key_id or (principal.key_id if principal else None), 32),
+            "user_id": _clip(who.user_id if isinstance(who, Actor) else None, 32),
             "action": action,
+            "target": _clip(target, 200),
+            "outcome": str(outcome),
+            "source": _clip(who.source if isinstance(who, Actor) else request_source.get(), 64),
             "at": utcnow(),
             "query": query,
             "document_ids": list(dict.fromkeys(document_ids or [])),
@@ -80,6 +104,7 @@ class AuditLog:
         if self._thread is not None:
             self._thread.join(5)
 
+    # --- reads (each flushes first, so a caller sees its own records) ----------------------------
     def events(self, principal: Principal, limit: int = 100, action: str | None = None) -> list[AuditEvent]:
         self.flush()
         stmt = select(AuditEvent).where(AuditEvent.tenant_id == principal.tenant_id)
@@ -88,10 +113,36 @@ class AuditLog:
         with self.catalog.session() as s:
             return list(s.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)).all())
 
+    def page(
+        self, actor: Actor, filt: AuditFilter, limit: int, offset: int = 0, before: int | None = None
+    ) -> tuple[list[AuditEvent], int]:
+        """The caller's tenant's records matching `filt`, newest first, and how many match in all;
+        `before` (a `seq`) continues after the last record of the previous page."""
+        principal = self._admin(actor, AUDIT_READ)
+        self.flush()
+        rows, total = read_page(self.catalog, principal.tenant_id, filt, limit, offset, before)
+        actor.record(AUDIT_READ, filter=filt.described(), returned=len(rows))
+        return rows, total
+
+    def export(self, actor: Actor, filt: AuditFilter) -> Iterator[dict[str, Any]]:
+        """Every record matching `filt`, oldest first (chain order), as plain dicts; read in batches."""
+        principal = self._admin(actor, AUDIT_EXPORT)
+        self.flush()
+        actor.record(AUDIT_EXPORT, filter=filt.described())
+        return read_export(self.catalog, principal.tenant_id, filt)
+
+    @staticmethod
+    def _admin(actor: Actor, action: str) -> Principal:
+        if actor.principal is None or not actor.principal.is_admin:
+            reason = "Only a tenant admin key can read the audit log; ask your tenant admin."
+            actor.record(action, outcome=Outcome.DENIED, reason=reason)
+            raise Forbidden(reason)
+        return actor.principal
+
     # --- writer --------------------------------------------------------------------------------
     def _write(self, rows: list[dict[str, Any]]) -> None:
         with self.catalog.engine.begin() as conn:
-            conn.execute(insert(AuditEvent), rows)
+            chain.append(conn, rows)
 
     def _run(self) -> None:
         while True:

@@ -87,15 +87,39 @@ class IngestionAttempt(Base):
 
 
 class AuditEvent(Base):
+    """One audited access. Rows are hash-chained per tenant in `seq` order (enclave/audit/chain.py)."""
+
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_tenant_seq", "tenant_id", "seq", unique=True),
+        Index("ix_audit_events_tenant_at", "tenant_id", "at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(32), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
     key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    user_id: Mapped[str | None] = mapped_column(String(32), default=None)
     action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(200), default=None)
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    source: Mapped[str | None] = mapped_column(String(64), default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     query: Mapped[str | None] = mapped_column(Text, default=None)
     document_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The head of a tenant's audit chain: its newest row. Writers lock it, so one tenant's rows are
+    chained one transaction at a time whatever the number of gateway processes."""
+
+    __tablename__ = "audit_chains"
+    tenant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Conversation(Base):

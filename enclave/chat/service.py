@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from enclave.audit.events import ANSWER, Outcome
 from enclave.audit.service import AuditLog
 from enclave.chat.citations import CitationFilter, cited_indices, strip_invalid
 from enclave.chat.conversations import ConversationService
@@ -17,6 +18,7 @@ from enclave.chat.prompt import Source, build_messages
 from enclave.chat.rewrite import standalone_query
 from enclave.chat.tokens import TokenCounter
 from enclave.errors import Invalid
+from enclave.inference.errors import ModelRequestError, ModelUnavailable
 from enclave.search.service import SearchService
 from enclave.settings import Settings
 from enclave.tenancy.principal import Principal
@@ -128,7 +130,11 @@ class AnswerService:
     async def complete(self, prep: Prepared, params: dict[str, Any]) -> tuple[str, dict[str, int]]:
         if not prep.covered:
             return NOT_COVERED, {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        out = await self.llm.acomplete(prep.messages, **params)
+        try:
+            out = await self.llm.acomplete(prep.messages, **params)
+        except Exception as exc:
+            self.unfinished(prep, "", *_failure(exc))
+            raise
         text = strip_invalid(out["choices"][0]["message"].get("content") or "", len(prep.sources))
         usage = out.get("usage") or {}
         return text, {k: int(usage.get(k, 0)) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
@@ -138,13 +144,19 @@ class AnswerService:
             yield NOT_COVERED
             return
         filt = CitationFilter(len(prep.sources))
-        async for chunk in self.llm.astream(prep.messages, **params):
-            choices = chunk.get("choices") or []
-            delta = (choices[0].get("delta") or {}).get("content") if choices else None
-            if delta:
-                text = filt.feed(delta)
-                if text:
-                    yield text
+        sent = ""
+        try:
+            async for chunk in self.llm.astream(prep.messages, **params):
+                choices = chunk.get("choices") or []
+                delta = (choices[0].get("delta") or {}).get("content") if choices else None
+                if delta:
+                    text = filt.feed(delta)
+                    if text:
+                        sent += text
+                        yield text
+        except Exception as exc:  # before the first piece or mid-stream; a client that left is not this
+            self.unfinished(prep, sent, *_failure(exc))
+            raise
         tail = filt.flush()
         if tail:
             yield tail
@@ -174,6 +186,33 @@ class AnswerService:
             conversation_id=prep.conversation_id,
         )
         return citations
+
+    def unfinished(self, prep: Prepared, text: str, outcome: Outcome, reason: str) -> None:
+        """Records an answer that did not complete: the model failed, or the client went away. Nothing
+        is added to the conversation."""
+        cited = citation_dicts(prep.sources, text) if prep.covered and text else []
+        self.audit.record(
+            prep.principal,
+            ANSWER,
+            query=prep.question,
+            document_ids=[c["document_id"] for c in cited if c["cited"]],
+            outcome=outcome,
+            reason=reason,
+            search_query=prep.query,
+            llm_called=prep.covered,
+            latency_ms=round((time.perf_counter() - prep.started) * 1000, 1),
+            answered_chars=len(text),
+            conversation_id=prep.conversation_id,
+        )
+
+
+def _failure(exc: Exception) -> tuple[Outcome, str]:
+    """The outcome of an answer whose model call raised `exc`, and a reason (no prompt, no URL)."""
+    if isinstance(exc, ModelUnavailable):
+        return Outcome.FAILED, f"The {exc.service} model was unavailable: {exc.reason}"[:300]
+    if isinstance(exc, ModelRequestError):
+        return Outcome.FAILED, f"The {exc.service} model refused the request (HTTP {exc.status})."
+    return Outcome.ERROR, type(exc).__name__
 
 
 def _text(content: Any) -> str:

@@ -1,4 +1,6 @@
-"""Content sniffing: what a file really is, from its bytes; the extension only breaks ties for text."""
+"""Content sniffing: what a file really is, from a bounded number of its bytes; the extension only breaks
+ties for text. Zip-based documents are judged by their central directory (archives.py) before any member
+is read."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from enclave.errors import UnsupportedType
+from enclave.documents.archives import ArchiveLimits, ArchiveRefused, open_checked
+from enclave.errors import EnclaveError, TooLarge, UnsupportedType
 
 RECORD_MEDIA_TYPE = "application/vnd.enclave.record+json"
 
@@ -56,25 +59,45 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
-def _zip_kind(path: Path) -> Format | None:
+MIMETYPE_MAX_BYTES = 200  # ODF and EPUB begin with a member holding one short line
+
+
+def _mimetype(z: zipfile.ZipFile) -> str:
+    """The `mimetype` member of ODF and EPUB, read a bounded number of bytes, never inflated whole."""
     try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            if "mimetype" in names:
-                mt = z.read("mimetype").decode("ascii", "replace").strip()
-                if mt == ODT.media_type:
-                    return ODT
-                if mt == EPUB.media_type:
-                    return EPUB
-            if "word/document.xml" in names:
-                return DOCX
-            if "ppt/presentation.xml" in names:
-                return PPTX
-            if "xl/workbook.xml" in names:
-                return XLSX
-    except zipfile.BadZipFile:
-        return None
-    return None
+        info = z.getinfo("mimetype")
+    except KeyError:
+        return ""
+    if info.file_size > MIMETYPE_MAX_BYTES:
+        raise UnsupportedType(
+            f"The file's 'mimetype' entry is {info.file_size:,} bytes long, where an OpenDocument or EPUB "
+            "file holds one short line; the file is damaged or not a document. Re-save it and upload again."
+        )
+    with z.open(info) as member:
+        return member.read(MIMETYPE_MAX_BYTES).decode("ascii", "replace").strip()
+
+
+def _zip_kind(path: Path, limits: ArchiveLimits) -> Format:
+    try:
+        z = open_checked(path, limits)
+    except ArchiveRefused as exc:
+        raise (TooLarge if exc.too_large else UnsupportedType)(str(exc)) from exc
+    with z:
+        mt = _mimetype(z)
+        names = set(z.namelist())
+    if mt == ODT.media_type:
+        return ODT
+    if mt == EPUB.media_type:
+        return EPUB
+    if "word/document.xml" in names:
+        return DOCX
+    if "ppt/presentation.xml" in names:
+        return PPTX
+    if "xl/workbook.xml" in names:
+        return XLSX
+    raise UnsupportedType(
+        "Archives are not ingested as a whole; unpack the archive and upload the files inside."
+    )
 
 
 def _ole_kind(path: Path, ext: str) -> Format:
@@ -114,19 +137,34 @@ def _looks_textual(head: bytes) -> bool:
         return printable / max(1, len(head)) > 0.9
 
 
-def sniff(path: Path, filename: str) -> Format:
+def sniff(path: Path, filename: str, limits: ArchiveLimits | None = None) -> Format:
+    """What the file is. Reads a bounded number of bytes whatever the file holds; every way it can fail
+    is an UnsupportedType (415) or, for an archive that unpacks too large, TooLarge (413), with a reason.
+    `limits` default to the settings' ENCLAVE_ARCHIVE_*."""
+    if limits is None:
+        from enclave.settings import get_settings
+
+        limits = ArchiveLimits.from_settings(get_settings())
+    try:
+        return _sniff(path, filename, limits)
+    except EnclaveError:
+        raise
+    except Exception as exc:  # a truncated, hostile or merely odd file: never a 500
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise UnsupportedType(
+            f"The file could not be examined ({type(exc).__name__}{': ' + detail if detail else ''}); it is "
+            "damaged or not a document Enclave reads. Check that it opens, then upload it again."
+        ) from exc
+
+
+def _sniff(path: Path, filename: str, limits: ArchiveLimits) -> Format:
     ext = Path(filename).suffix.lower()
     with path.open("rb") as f:
         head = f.read(8192)
     if head.startswith(b"%PDF"):
         return PDF
     if head.startswith(b"PK\x03\x04"):
-        kind = _zip_kind(path)
-        if kind is None:
-            raise UnsupportedType(
-                "Archives are not ingested as a whole; unpack the archive and upload the files inside."
-            )
-        return kind
+        return _zip_kind(path, limits)
     if head.startswith(_OLE):
         return _ole_kind(path, ext)
     if head.startswith(b"{\\rtf"):

@@ -12,8 +12,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from enclave.audit.actor import Actor, audited
+from enclave.audit.events import DOCUMENT_DELETE, DOCUMENT_DOWNLOAD, DOCUMENT_UPLOAD
 from enclave.catalog.db import Catalog
 from enclave.catalog.tables import Document
+from enclave.documents.archives import ArchiveLimits
 from enclave.documents.formats import RECORD_MEDIA_TYPE, sniff
 from enclave.documents.lifecycle import Status
 from enclave.documents.queue import TaskQueue
@@ -91,6 +94,12 @@ def _new_document(
     )
 
 
+def _upload_details(res: UploadResult) -> dict[str, Any]:
+    """What an upload's audit record keeps of the document: never its content."""
+    d = res.document
+    return {"collection": d.collection, "filename": d.filename, "size": d.size, "duplicate": res.duplicate}
+
+
 class DocumentService:
     def __init__(
         self,
@@ -99,12 +108,14 @@ class DocumentService:
         index: Callable[[], VectorIndex],
         queue: TaskQueue,
         max_upload_mb: int,
+        archive_limits: ArchiveLimits | None = None,
     ) -> None:
         self.catalog = catalog
         self.storage = storage
         self._index = index
         self.queue = queue
         self.max_bytes = max_upload_mb * 1024 * 1024
+        self.archive_limits = archive_limits or ArchiveLimits()
 
     # --- writes ----------------------------------------------------------------------------------
     def upload(
@@ -114,29 +125,43 @@ class DocumentService:
         chunks: Iterable[bytes],
         collection: str | None = None,
         metadata: dict[str, Any] | None = None,
+        actor: Actor | None = None,
     ) -> UploadResult:
-        _require_writer(principal)
-        collection = _clean_collection(collection)
         filename = _clean_filename(filename)
-        staged = self.storage.stage(chunks, self.max_bytes)
-        try:
-            fmt = sniff(staged.path, filename)
-        except BaseException:
-            self.storage.discard(staged)
-            raise
-        return self._register(
-            principal,
-            staged,
-            fmt.media_type,
-            fmt.suffix,
-            filename,
-            collection,
-            metadata or {},
-            title=_title_of(filename),
-        )
+        with audited(actor, DOCUMENT_UPLOAD, filename=filename) as step:
+            _require_writer(principal)
+            collection = _clean_collection(collection)
+            staged = self.storage.stage(chunks, self.max_bytes)
+            try:
+                fmt = sniff(staged.path, filename, self.archive_limits)
+            except BaseException:
+                self.storage.discard(staged)
+                raise
+            res = self._register(
+                principal,
+                staged,
+                fmt.media_type,
+                fmt.suffix,
+                filename,
+                collection,
+                metadata or {},
+                title=_title_of(filename),
+            )
+            step.succeeded(res.document.id, **_upload_details(res))
+        return res
 
-    def upload_records(self, principal: Principal, records: list[Record]) -> list[UploadResult]:
-        """JSON records in one catalog transaction; a record with a known external id replaces it."""
+    def upload_records(
+        self, principal: Principal, records: list[Record], actor: Actor | None = None
+    ) -> list[UploadResult]:
+        """JSON records in one catalog transaction; a record with a known external id replaces it. One
+        audit record per document."""
+        with audited(actor, DOCUMENT_UPLOAD, records=len(records)) as step:
+            results = self._upload_records(principal, records)
+            for res in results:
+                step.succeeded(res.document.id, **_upload_details(res))
+        return results
+
+    def _upload_records(self, principal: Principal, records: list[Record]) -> list[UploadResult]:
         _require_writer(principal)
         prepared = []
         for r in records:
@@ -241,10 +266,11 @@ class DocumentService:
                 )
             ).first()
 
-    def delete(self, principal: Principal, document_id: str) -> None:
-        _require_writer(principal)
-        doc = self.get(principal, document_id)
-        self.purge(doc)
+    def delete(self, principal: Principal, document_id: str, actor: Actor | None = None) -> None:
+        with audited(actor, DOCUMENT_DELETE, target=document_id):
+            _require_writer(principal)
+            doc = self.get(principal, document_id)
+            self.purge(doc)
 
     def purge(self, doc: Document) -> None:
         """Remove from the index first, so the document is unsearchable before the call returns."""
@@ -264,9 +290,12 @@ class DocumentService:
             raise NotFound("No document with that id.")
         return doc
 
-    def file_path(self, principal: Principal, document_id: str) -> tuple[Document, Path]:
-        doc = self.get(principal, document_id)
-        return doc, self.storage.path(doc.storage_key)
+    def file_path(
+        self, principal: Principal, document_id: str, actor: Actor | None = None
+    ) -> tuple[Document, Path]:
+        with audited(actor, DOCUMENT_DOWNLOAD, target=document_id):
+            doc = self.get(principal, document_id)
+            return doc, self.storage.path(doc.storage_key)
 
     def list(
         self,

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from enclave.audit.actor import Actor, audited
+from enclave.audit.events import AUTHENTICATE, KEY_CREATE, KEY_REVOKE, TENANT_CREATE, Outcome
 from enclave.catalog.db import Catalog
 from enclave.catalog.tables import ApiKey, Tenant, utcnow
 from enclave.errors import Forbidden, Invalid, NotFound, Unauthorized
@@ -39,6 +41,21 @@ class KeyInfo:
     revoked_at: datetime | None
 
 
+def _refused(
+    actor: Actor | None,
+    message: str,
+    tenant_id: str | None = None,
+    key_id: str | None = None,
+    why: str | None = None,
+) -> Unauthorized:
+    """The error for a refused key, recorded first: under the key's tenant when the key exists, else
+    under the tenant-less chain."""
+    if actor is not None:
+        fields = {"tenant_id": tenant_id, "key_id": key_id, "target": key_id}
+        actor.record(AUTHENTICATE, outcome=Outcome.DENIED, reason=why or message, **fields)
+    return Unauthorized(message)
+
+
 class KeyService:
     def __init__(self, catalog: Catalog, operator_key: str | None) -> None:
         self.catalog = catalog
@@ -48,27 +65,33 @@ class KeyService:
     def is_operator(self, presented: str) -> bool:
         return bool(self._operator_key) and hmac.compare_digest(presented, self._operator_key or "")
 
-    def create_tenant(self, name: str) -> tuple[Tenant, IssuedKey]:
-        name = name.strip()
-        if not name:
-            raise Invalid("A tenant needs a non-empty name.")
-        with self.catalog.session() as s:
-            tenant = Tenant(name=name)
-            s.add(tenant)
-            s.flush()
-            issued = self._issue(s, tenant.id, f"{name} admin", Role.ADMIN)
+    def create_tenant(self, name: str, actor: Actor | None = None) -> tuple[Tenant, IssuedKey]:
+        with audited(actor, TENANT_CREATE, name=name.strip()[:200]) as step:
+            name = name.strip()
+            if not name:
+                raise Invalid("A tenant needs a non-empty name.")
+            with self.catalog.session() as s:
+                tenant = Tenant(name=name)
+                s.add(tenant)
+                s.flush()
+                issued = self._issue(s, tenant.id, f"{name} admin", Role.ADMIN)
+            step.tenant_id = tenant.id
+            step.succeeded(tenant.id, admin_key_id=issued.id)
         return tenant, issued
 
     # --- tenant admin --------------------------------------------------------------------------
-    def create_key(self, tenant_id: str, name: str, role: str) -> IssuedKey:
-        try:
-            parsed = Role(role)
-        except ValueError:
-            raise Invalid(f"Role must be one of admin, member, reader; got {role!r}.") from None
-        with self.catalog.session() as s:
-            if s.get(Tenant, tenant_id) is None:
-                raise NotFound(f"No tenant with id {tenant_id}.")
-            return self._issue(s, tenant_id, name.strip() or parsed.value, parsed)
+    def create_key(self, tenant_id: str, name: str, role: str, actor: Actor | None = None) -> IssuedKey:
+        with audited(actor, KEY_CREATE, role=role[:16]) as step:
+            try:
+                parsed = Role(role)
+            except ValueError:
+                raise Invalid(f"Role must be one of admin, member, reader; got {role!r}.") from None
+            with self.catalog.session() as s:
+                if s.get(Tenant, tenant_id) is None:
+                    raise NotFound(f"No tenant with id {tenant_id}.")
+                issued = self._issue(s, tenant_id, name.strip() or parsed.value, parsed)
+            step.succeeded(issued.id, name=issued.name)
+        return issued
 
     def list_keys(self, principal: Principal) -> list[KeyInfo]:
         with self.catalog.session() as s:
@@ -77,8 +100,8 @@ class KeyService:
             ).all()
             return [KeyInfo(r.id, r.name, r.role, r.created_at, r.revoked_at) for r in rows]
 
-    def revoke(self, principal: Principal, key_id: str) -> None:
-        with self.catalog.session() as s:
+    def revoke(self, principal: Principal, key_id: str, actor: Actor | None = None) -> None:
+        with audited(actor, KEY_REVOKE, target=key_id), self.catalog.session() as s:
             row = s.get(ApiKey, key_id)
             if row is None or row.tenant_id != principal.tenant_id:
                 raise NotFound("No key with that id in your tenant.")
@@ -88,11 +111,12 @@ class KeyService:
                 row.revoked_at = utcnow()
 
     # --- every request -------------------------------------------------------------------------
-    def authenticate(self, presented: str) -> Principal:
-        """Checked on every request against the catalog, so revocation takes effect at once."""
+    def authenticate(self, presented: str, actor: Actor | None = None) -> Principal:
+        """Checked on every request against the catalog, so revocation takes effect at once. A failure is
+        recorded for `actor` (nothing of the presented key but the id of a key that exists)."""
         key_id, _, secret = presented.removeprefix(KEY_PREFIX).partition("_")
         if not presented.startswith(KEY_PREFIX) or not key_id or not secret:
-            raise Unauthorized("The API key is malformed. Send 'Authorization: Bearer enc_...'.")
+            raise _refused(actor, "The API key is malformed. Send 'Authorization: Bearer enc_...'.")
         # One Core round trip (key row joined with its tenant): this runs on every request.
         stmt = (
             select(
@@ -109,10 +133,13 @@ class KeyService:
         )
         with self.catalog.engine.connect() as conn:
             row = conn.execute(stmt).first()
-        if row is None or not hmac.compare_digest(row[4], _hash(secret)):
-            raise Unauthorized("The API key is not valid.")
+        if row is None:
+            raise _refused(actor, "The API key is not valid.")
+        if not hmac.compare_digest(row[4], _hash(secret)):
+            raise _refused(actor, "The API key is not valid.", row[1], row[0], "wrong secret")
         if row[5] is not None:
-            raise Unauthorized("The API key has been revoked. Ask your tenant admin for a new one.")
+            message = "The API key has been revoked. Ask your tenant admin for a new one."
+            raise _refused(actor, message, row[1], row[0], "revoked")
         return Principal(
             tenant_id=row[1], key_id=row[0], role=Role(row[2]), tenant_name=row[6], key_name=row[3]
         )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
-from gateway.deps import AdminDep, PrincipalDep, RuntimeDep, require_operator
+from gateway.deps import AdminDep, KeyCreatorDep, KeyRevokerDep, OperatorDep, PrincipalDep, RuntimeDep
 from gateway.schemas import KeyCreated, KeyIn, KeyList, KeyOut, Me, TenantIn, TenantOut
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
-@router.post("/admin/tenants", status_code=201, dependencies=[Depends(require_operator)])
-def create_tenant(body: TenantIn, rt: RuntimeDep) -> TenantOut:
-    tenant, key = rt.keys.create_tenant(body.name)
+@router.post("/admin/tenants", status_code=201)
+def create_tenant(body: TenantIn, operator: OperatorDep, rt: RuntimeDep) -> TenantOut:
+    tenant, key = rt.keys.create_tenant(body.name, operator)
     return TenantOut(id=tenant.id, name=tenant.name, admin_key=key.key)
 
 
@@ -28,8 +28,8 @@ def me(principal: PrincipalDep) -> Me:
 
 
 @router.post("/keys", status_code=201)
-def create_key(body: KeyIn, principal: AdminDep, rt: RuntimeDep) -> KeyCreated:
-    issued = rt.keys.create_key(principal.tenant_id, body.name, body.role)
+def create_key(body: KeyIn, principal: PrincipalDep, actor: KeyCreatorDep, rt: RuntimeDep) -> KeyCreated:
+    issued = rt.keys.create_key(principal.tenant_id, body.name, body.role, actor)
     return KeyCreated(id=issued.id, name=issued.name, role=issued.role, key=issued.key)
 
 
@@ -39,6 +39,6 @@ def list_keys(principal: AdminDep, rt: RuntimeDep) -> KeyList:
 
 
 @router.delete("/keys/{key_id}", status_code=204)
-def revoke_key(key_id: str, principal: AdminDep, rt: RuntimeDep) -> Response:
-    rt.keys.revoke(principal, key_id)
+def revoke_key(key_id: str, principal: PrincipalDep, actor: KeyRevokerDep, rt: RuntimeDep) -> Response:
+    rt.keys.revoke(principal, key_id, actor)
     return Response(status_code=204)

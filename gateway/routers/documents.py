@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 
 from enclave.documents.service import Record
 from enclave.errors import Invalid, TooLarge
-from gateway.deps import PrincipalDep, RuntimeDep
+from gateway.deps import ActorDep, PrincipalDep, RuntimeDep
 from gateway.schemas import DocumentBatch, DocumentOut, DocumentPage, RecordIn
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -38,6 +38,7 @@ def _metadata(raw: str | None) -> dict[str, Any]:
 def upload(
     request: Request,
     principal: PrincipalDep,
+    actor: ActorDep,
     rt: RuntimeDep,
     files: Annotated[list[UploadFile], File(description="One or more files")],
     collection: Annotated[str | None, Form()] = None,
@@ -50,21 +51,21 @@ def upload(
     meta = _metadata(metadata)
     out = []
     for f in files:
-        res = rt.documents.upload(principal, f.filename, _chunks(f), collection, meta)
+        res = rt.documents.upload(principal, f.filename, _chunks(f), collection, meta, actor)
         out.append(DocumentOut.of(res.document, res.duplicate))
     return DocumentBatch(documents=out)
 
 
 @router.post("/text", status_code=202, response_model=None)
 def upload_records(
-    body: RecordIn | list[RecordIn], principal: PrincipalDep, rt: RuntimeDep
+    body: RecordIn | list[RecordIn], principal: PrincipalDep, actor: ActorDep, rt: RuntimeDep
 ) -> DocumentOut | DocumentBatch:
     """One record → the document; a list (up to 1000) → {"documents": [...]} in one transaction."""
     records = body if isinstance(body, list) else [body]
     if not 1 <= len(records) <= 1000:
         raise Invalid("Send between 1 and 1000 records per request.")
     results = rt.documents.upload_records(
-        principal, [Record(r.title, r.text, r.external_id, r.collection, r.metadata) for r in records]
+        principal, [Record(r.title, r.text, r.external_id, r.collection, r.metadata) for r in records], actor
     )
     out = [DocumentOut.of(res.document, res.duplicate) for res in results]
     return DocumentBatch(documents=out) if isinstance(body, list) else out[0]
@@ -90,8 +91,8 @@ def get_document(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> D
 
 
 @router.get("/{document_id}/file")
-def download(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> FileResponse:
-    doc, path = rt.documents.file_path(principal, document_id)
+def download(document_id: str, principal: PrincipalDep, actor: ActorDep, rt: RuntimeDep) -> FileResponse:
+    doc, path = rt.documents.file_path(principal, document_id, actor)
     # Originals are untrusted content: never let a browser run them in our origin.
     active = doc.media_type in ("text/html", "application/xml", "image/svg+xml") or "xml" in doc.media_type
     return FileResponse(
@@ -104,6 +105,6 @@ def download(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> FileR
 
 
 @router.delete("/{document_id}", status_code=204)
-def delete_document(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> Response:
-    rt.documents.delete(principal, document_id)
+def delete_document(document_id: str, principal: PrincipalDep, actor: ActorDep, rt: RuntimeDep) -> Response:
+    rt.documents.delete(principal, document_id, actor)
     return Response(status_code=204)
