@@ -124,7 +124,13 @@ export STACK_ENV_FILE="$ENV_FILE"
 u0=$(date +%s)
 "${COMPOSE[@]}" up -d --no-build
 isolate_internal_network
-stamp "stack started (containers created) in $(( $(date +%s) - u0 ))s on 127.0.0.1:$PORT"
+stamp "stack created in $(( $(date +%s) - u0 ))s"
+for _ in $(seq 200); do  # the checks wait too, and fail naming what is unhealthy; this only times it
+  pending=$("${COMPOSE[@]}" ps -a --format '{{.Service}} {{.State}} {{.Health}}' | grep -v -E ' healthy$|^migrate exited' || true)
+  [ -z "$pending" ] && break
+  sleep 3
+done
+stamp "stack healthy in $(( $(date +%s) - u0 ))s on 127.0.0.1:$PORT"
 
 # --- 6. the checks, through the published port (and docker for the faults) ---------------------------
 COMPOSE_TEST_URL="http://127.0.0.1:$PORT" COMPOSE_TEST_ENV_FILE="$ENV_FILE" \
