@@ -188,14 +188,14 @@ def open_document(
 ) -> tuple[int | None, Iterator[Window]]:
     """Check what can be checked up front; return the page count and an iterator of windows. The guards
     (ingest/guards.py) run first, with `limits` or, without them, the settings' limits."""
+    if media_type == RECORD_MEDIA_TYPE:  # JSON that Enclave itself wrote from a validated request
+        return None, _record_windows(path)
     if limits is None:
         from enclave.settings import get_settings
 
         limits = GuardLimits.from_settings(get_settings())
     check_before_parsing(path, media_type, limits)
     _configure_unstructured()
-    if media_type == RECORD_MEDIA_TYPE:
-        return None, _record_windows(path)
     if path.stat().st_size == 0:
         raise DocumentError("The file is empty (0 bytes). Upload the document's content.")
     if media_type.startswith("image/"):
