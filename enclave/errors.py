@@ -21,6 +21,10 @@ class NotFound(EnclaveError):
     status = 404
 
 
+class Conflict(EnclaveError):
+    status = 409
+
+
 class TooLarge(EnclaveError):
     status = 413
 

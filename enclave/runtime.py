@@ -35,6 +35,7 @@ from enclave.ratelimit import RateLimiter
 from enclave.search.service import SearchService
 from enclave.settings import Settings
 from enclave.tenancy.keys import KeyService
+from enclave.tenancy.users import UserService
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Runtime:
         self.audit = AuditLog(catalog)
         operator = settings.operator_key.get_secret_value() if settings.operator_key else None
         self.keys = KeyService(catalog, operator)
+        self.users = UserService(catalog)
         self.documents = DocumentService(
             catalog,
             storage,

@@ -13,7 +13,7 @@ from enclave.metrics import REQUEST_LATENCY, StateCollector, register_state
 from enclave.runtime import Runtime
 from gateway import errors
 from gateway.body_guard import BodyGuard
-from gateway.routers import admin, audit, chat, conversations, documents, health, search
+from gateway.routers import admin, audit, chat, conversations, documents, health, search, users
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The UI loads nothing from other hosts (air-gapped sites) and may not be framed.
@@ -62,7 +62,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for module in (health, admin, documents, search, chat, conversations, audit):
+    for module in (health, admin, users, documents, search, chat, conversations, audit):
         app.include_router(module.router)
 
     register_state(StateCollector(runtime.documents_by_status, lambda: runtime.queue.depth()))

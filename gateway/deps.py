@@ -13,7 +13,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import Scope
 
 from enclave.audit.actor import Actor
-from enclave.audit.events import AUTHENTICATE, KEY_CREATE, KEY_REVOKE, Outcome, request_source
+from enclave.audit.events import (
+    AUTHENTICATE,
+    GROUP_CREATE,
+    GROUP_DELETE,
+    GROUP_MEMBER_ADD,
+    GROUP_MEMBER_REMOVE,
+    KEY_CREATE,
+    KEY_REVOKE,
+    USER_CREATE,
+    USER_DELETE,
+    Outcome,
+    request_source,
+)
 from enclave.errors import Forbidden, Unauthorized
 from enclave.runtime import Runtime
 from enclave.tenancy.principal import Principal
@@ -99,7 +111,7 @@ def get_actor(
     rt: Annotated[Runtime, Depends(get_runtime)],
     source: SourceDep,
 ) -> Actor:
-    return Actor(rt.audit, principal, source)
+    return Actor(rt.audit, principal, source, user_id=principal.user_id)
 
 
 def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -108,13 +120,14 @@ def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Pr
     return principal
 
 
-def key_admin(action: str) -> Callable[[Actor], Actor]:
-    """A dependency: the caller's actor if it holds an admin key; otherwise the key action is recorded as
+def key_admin(
+    action: str, message: str = "Only a tenant admin key can manage keys."
+) -> Callable[[Actor], Actor]:
+    """A dependency: the caller's actor if it holds an admin key; otherwise the action is recorded as
     denied and the caller gets 403."""
 
     def dependency(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
         if actor.principal is None or not actor.principal.is_admin:
-            message = "Only a tenant admin key can manage keys."
             actor.record(action, outcome=Outcome.DENIED, reason=message)
             raise Forbidden(message)
         return actor
@@ -142,3 +155,23 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 OperatorDep = Annotated[Actor, Depends(require_operator)]
 KeyCreatorDep = Annotated[Actor, Depends(key_admin(KEY_CREATE))]
 KeyRevokerDep = Annotated[Actor, Depends(key_admin(KEY_REVOKE))]
+
+
+def people_admin(action: str) -> Callable[[Actor], Actor]:
+    """An admin-only dependency for user and group management; a refusal is recorded as `action`."""
+    return key_admin(action, "Only a tenant admin can manage users and groups; ask your tenant admin.")
+
+
+def require_people_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("Only a tenant admin can list users and groups; ask your tenant admin.")
+    return principal
+
+
+PeopleReaderDep = Annotated[Principal, Depends(require_people_admin)]
+UserCreatorDep = Annotated[Actor, Depends(people_admin(USER_CREATE))]
+UserDeleterDep = Annotated[Actor, Depends(people_admin(USER_DELETE))]
+GroupCreatorDep = Annotated[Actor, Depends(people_admin(GROUP_CREATE))]
+GroupDeleterDep = Annotated[Actor, Depends(people_admin(GROUP_DELETE))]
+MemberAdderDep = Annotated[Actor, Depends(people_admin(GROUP_MEMBER_ADD))]
+MemberRemoverDep = Annotated[Actor, Depends(people_admin(GROUP_MEMBER_REMOVE))]

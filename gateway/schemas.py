@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from enclave.catalog.tables import Conversation, Document, Message
 from enclave.search.service import SearchResult
+from enclave.tenancy.access import acl_of
+from enclave.tenancy.principal import TENANT_TOKEN
 
 
 class TenantIn(BaseModel):
@@ -24,6 +26,7 @@ class TenantOut(BaseModel):
 class KeyIn(BaseModel):
     name: str = Field("", max_length=200)
     role: str = "member"
+    user_id: str | None = Field(None, max_length=32)
 
 
 class KeyCreated(BaseModel):
@@ -39,10 +42,48 @@ class KeyOut(BaseModel):
     role: str
     created_at: datetime
     revoked_at: datetime | None
+    user_id: str | None = None
 
 
 class KeyList(BaseModel):
     keys: list[KeyOut]
+
+
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    role: str = "member"
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    email: str | None
+    role: str
+    created_at: datetime
+    groups: list[str]
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
+
+
+class GroupIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class GroupOut(BaseModel):
+    id: str
+    name: str
+    members: list[str]
+
+
+class GroupList(BaseModel):
+    groups: list[GroupOut]
+
+
+class MemberIn(BaseModel):
+    user_id: str = Field(min_length=1, max_length=32)
 
 
 class Me(BaseModel):
@@ -51,6 +92,8 @@ class Me(BaseModel):
     key_id: str
     key_name: str
     role: str
+    user_id: str | None = None  # the user the key acts as
+    groups: list[str] = Field(default_factory=list)
 
 
 class DocumentOut(BaseModel):
@@ -71,6 +114,8 @@ class DocumentOut(BaseModel):
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    owner: str | None = None
+    acl: dict[str, list[str]] | None = None  # None: tenant-wide
     duplicate: bool = False
 
     @classmethod
@@ -92,8 +137,24 @@ class DocumentOut(BaseModel):
             metadata=doc.metadata_ or {},
             created_at=doc.created_at,
             updated_at=doc.updated_at,
+            owner=doc.owner,
+            acl=acl_view(acl_of(doc)),
             duplicate=duplicate,
         )
+
+
+def acl_view(tokens: list[str]) -> dict[str, list[str]] | None:
+    """The stored tokens as the API shows them (the owner is among the users)."""
+    if TENANT_TOKEN in tokens:
+        return None
+    return {
+        "users": [t.removeprefix("user:") for t in tokens if t.startswith("user:")],
+        "groups": [t.removeprefix("group:") for t in tokens if t.startswith("group:")],
+    }
+
+
+class AclIn(BaseModel):
+    acl: dict[str, Any] | None = Field(description='{"users": [...], "groups": [...]}; null: tenant-wide')
 
 
 class DocumentBatch(BaseModel):
@@ -113,6 +174,7 @@ class RecordIn(BaseModel):
     external_id: str | None = Field(None, max_length=500)
     metadata: dict[str, Any] = Field(default_factory=dict)
     collection: str | None = None
+    acl: dict[str, Any] | None = None  # {"users": [...], "groups": [...]}; absent: tenant-wide
 
 
 class SearchIn(BaseModel):

@@ -8,12 +8,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import select
 
 from enclave.catalog.tables import Document
 from enclave.index.base import DOCUMENTS, ChunkPoint, document_point_id, point_id
 from enclave.metrics import INGEST_STAGE
 from enclave.runtime import Runtime
-from enclave.tenancy.access import point_payload
+from enclave.tenancy.access import acl_of, point_payload
 from ingest.chunk import Chunk
 
 # Length normalisation of whole-document BM25 weights (terms); chunks use the encoder's own average.
@@ -104,6 +105,18 @@ def upsert_summaries(rt: Runtime, items: list[tuple[Document, DocumentSummary]])
     points = [p for doc, summary in items if (p := summary.point(rt, doc)) is not None]
     if points:
         rt.index.upsert(points, level=DOCUMENTS)
+
+
+def settle_access(rt: Runtime, docs: list[Document]) -> None:
+    """After a document's last point is written: if its ACL changed meanwhile, the points get the ACL the
+    catalog holds now. `DocumentService.set_acl` writes the catalog before the index, so a change this
+    read misses is one whose own index update comes after these points."""
+    with rt.catalog.session() as s:
+        rows = s.scalars(select(Document).where(Document.id.in_([d.id for d in docs]))).all()
+        now = {row.id: acl_of(row) for row in rows}
+    for doc in docs:
+        if doc.id in now and now[doc.id] != acl_of(doc):
+            rt.index.set_access(doc.tenant_id, doc.id, {"acl": now[doc.id]})
 
 
 class Indexer:

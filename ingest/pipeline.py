@@ -21,7 +21,14 @@ from enclave.metrics import INGEST_OUTCOMES, INGEST_STAGE
 from enclave.runtime import Runtime
 from ingest.chunk import Chunk, Chunker
 from ingest.guards import GuardLimits
-from ingest.indexing import Batch, DocumentSummary, Indexer, embed_and_upsert, upsert_summaries
+from ingest.indexing import (
+    Batch,
+    DocumentSummary,
+    Indexer,
+    embed_and_upsert,
+    settle_access,
+    upsert_summaries,
+)
 from ingest.lease import LeaseKeeper
 from ingest.parse import DocumentError, Window, explain, open_document
 from ingest.parser_pool import ParseLimits, ParserCrashed, shared_pool
@@ -117,6 +124,7 @@ def process_document(rt: Runtime, document_id: str) -> Outcome:
         if indexer.count == 0:
             raise DocumentError(NO_TEXT)
         indexer.finish()
+        settle_access(rt, [doc])
     except DocumentError as exc:
         return fail(rt, doc, str(exc))
     except (*TIME_LIMITS, ParserCrashed):
@@ -179,6 +187,7 @@ def process_records(rt: Runtime, document_ids: list[str]) -> BatchOutcome:
         if work:
             embed_and_upsert(rt, work)
             upsert_summaries(rt, [(b.doc, b.summary) for b in work])
+            settle_access(rt, [b.doc for b in work])
     except Exception as exc:
         _settle_unsettled(rt, [d for d in group.claimed if d.id not in outcomes], exc, outcomes)
         return BatchOutcome(outcomes, group.later)

@@ -40,12 +40,42 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The user the key acts as; None: the key is its own principal. No foreign key: deleting a user
+    # revokes its keys (enclave/tenancy/users.py), and the key row stays for the audit trail.
+    user_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Group(Base):
+    __tablename__ = "groups"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "collection", "sha256", name="uq_documents_content"),
+        # Same content is one document per owner: another user's invisible copy must not block an upload.
+        UniqueConstraint("tenant_id", "collection", "sha256", "owner", name="uq_documents_content"),
         Index("ix_documents_tenant_status", "tenant_id", "status"),
         Index("ix_documents_tenant_external", "tenant_id", "collection", "external_id"),
     )
@@ -68,10 +98,20 @@ class Document(Base):
     storage_key: Mapped[str] = mapped_column(String(200))
     supersedes: Mapped[str | None] = mapped_column(String(32), default=None)
     created_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    owner: Mapped[str | None] = mapped_column(String(32), default=None)  # user id, or key id of a bare key
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DocumentAccess(Base):
+    """One ACL token of a document, in step with `documents.acl` (written only by
+    `enclave.tenancy.access.write_acl`): lets listing filter by ACL in SQL on SQLite and PostgreSQL."""
+
+    __tablename__ = "document_access"
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(48), primary_key=True, index=True)
 
 
 class IngestionAttempt(Base):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from enclave.audit.actor import Actor, audited
-from enclave.audit.events import DOCUMENT_DELETE, DOCUMENT_DOWNLOAD, DOCUMENT_UPLOAD
+from enclave.audit.events import DOCUMENT_ACL, DOCUMENT_DELETE, DOCUMENT_DOWNLOAD, DOCUMENT_UPLOAD
 from enclave.catalog.db import Catalog
 from enclave.catalog.tables import Document
 from enclave.documents.archives import ArchiveLimits
@@ -21,9 +21,18 @@ from enclave.documents.formats import RECORD_MEDIA_TYPE, sniff
 from enclave.documents.lifecycle import Status
 from enclave.documents.queue import TaskQueue
 from enclave.documents.storage import FileStorage, Staged
-from enclave.errors import Forbidden, Invalid, NotFound
+from enclave.errors import Conflict, Forbidden, Invalid, NotFound
 from enclave.index.base import VectorIndex
-from enclave.tenancy.access import can_see, documents_visible_to
+from enclave.tenancy.access import (
+    Acl,
+    acl_of,
+    acl_tokens,
+    can_change,
+    can_see,
+    documents_of_tenant,
+    documents_visible_to,
+    write_acl,
+)
 from enclave.tenancy.principal import Principal
 
 
@@ -34,6 +43,7 @@ class Record:
     external_id: str | None = None
     collection: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    acl: Acl | None = None  # None: tenant-wide
 
 
 @dataclass
@@ -45,6 +55,11 @@ class UploadResult:
 def _require_writer(principal: Principal) -> None:
     if not principal.can_write:
         raise Forbidden("Your key has the reader role, which can search and ask but not upload or delete.")
+
+
+def _require_owner(principal: Principal, doc: Document) -> None:
+    if not can_change(principal, doc):
+        raise Forbidden("Only the document's owner or a tenant admin can change or delete it.")
 
 
 def _clean_collection(collection: str | None) -> str:
@@ -90,6 +105,7 @@ def _new_document(
         metadata_=metadata,
         storage_key=storage_key,
         created_by=principal.key_id,
+        owner=principal.owner_id,
         **extra,
     )
 
@@ -126,6 +142,7 @@ class DocumentService:
         collection: str | None = None,
         metadata: dict[str, Any] | None = None,
         actor: Actor | None = None,
+        acl: Acl | None = None,
     ) -> UploadResult:
         filename = _clean_filename(filename)
         with audited(actor, DOCUMENT_UPLOAD, filename=filename) as step:
@@ -145,6 +162,7 @@ class DocumentService:
                 filename,
                 collection,
                 metadata or {},
+                acl,
                 title=_title_of(filename),
             )
             step.succeeded(res.document.id, **_upload_details(res))
@@ -177,16 +195,8 @@ class DocumentService:
                 (d.collection, d.sha256): d
                 for d in s.scalars(documents_visible_to(principal).where(Document.sha256.in_(shas))).all()
             }
-            ext_ids = [r.external_id for r, *_ in prepared if r.external_id]
-            by_ext = (
-                {
-                    (d.collection, d.external_id): d
-                    for d in s.scalars(
-                        documents_visible_to(principal).where(Document.external_id.in_(ext_ids))
-                    ).all()
-                }
-                if ext_ids
-                else {}
+            by_ext = self._replaced(
+                s, principal, {(c, r.external_id) for r, c, *_ in prepared if r.external_id}
             )
             for r, collection, body, sha in prepared:
                 dup = existing.get((collection, sha))
@@ -209,13 +219,31 @@ class DocumentService:
                     external_id=r.external_id,
                     supersedes=old.id if old is not None else None,
                 )
-                s.add(doc)
+                write_acl(s, doc, acl_tokens(principal.owner_id, r.acl))
                 existing[(collection, sha)] = doc
                 new_docs.append(doc)
                 results.append(UploadResult(doc, duplicate=False))
         if new_docs:
             self.queue.enqueue_records([doc.id for doc in new_docs])
         return results
+
+    @staticmethod
+    def _replaced(
+        s: Any, principal: Principal, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str | None], Document]:
+        """The documents these (collection, external id) pairs replace; another owner's (seen or not) is
+        refused: members may not touch other people's documents."""
+        if not keys:
+            return {}
+        stmt = documents_of_tenant(principal).where(Document.external_id.in_({e for _, e in keys}))
+        found = [d for d in s.scalars(stmt).all() if (d.collection, d.external_id) in keys]
+        for d in found:
+            if not can_change(principal, d):
+                raise Conflict(
+                    f"The external_id {d.external_id!r} belongs to another user's document; choose another "
+                    "external_id, or ask its owner or a tenant admin to replace it."
+                )
+        return {(d.collection, d.external_id): d for d in found}
 
     def _register(
         self,
@@ -226,6 +254,7 @@ class DocumentService:
         filename: str,
         collection: str,
         metadata: dict[str, Any],
+        acl: Acl | None,
         title: str | None = None,
     ) -> UploadResult:
         """A file upload; JSON records are registered in bulk by `upload_records`."""
@@ -247,7 +276,7 @@ class DocumentService:
         )
         try:
             with self.catalog.session() as s:
-                s.add(doc)
+                write_acl(s, doc, acl_tokens(principal.owner_id, acl))
         except IntegrityError:
             # Lost a race with an identical upload: keep the winner.
             self.storage.delete(key)
@@ -270,7 +299,35 @@ class DocumentService:
         with audited(actor, DOCUMENT_DELETE, target=document_id):
             _require_writer(principal)
             doc = self.get(principal, document_id)
+            _require_owner(principal, doc)
             self.purge(doc)
+
+    def set_acl(
+        self, principal: Principal, document_id: str, acl: Acl | None, actor: Actor | None = None
+    ) -> Document:
+        """A new ACL, in the catalog and then on the index points, both before this returns. Catalog first:
+        an ingestion still writing points re-reads the ACL after its last write (`ingest.indexing.
+        settle_access`), so either it sees the new ACL or this call's index update comes after its points."""
+        with audited(actor, DOCUMENT_ACL, target=document_id) as step:
+            _require_writer(principal)
+            doc = self.get(principal, document_id)
+            _require_owner(principal, doc)
+            tokens = acl_tokens(doc.owner or doc.created_by or principal.owner_id, acl)
+            self._write_acl(doc.id, tokens)
+            try:
+                self._index().set_access(doc.tenant_id, doc.id, {"acl": tokens})
+            except BaseException:
+                self._write_acl(doc.id, acl_of(doc))  # as it was: the caller sees the failure and retries
+                raise
+            step.succeeded(doc.id, acl=tokens)
+        return self.get(principal, document_id)
+
+    def _write_acl(self, document_id: str, tokens: list[str]) -> None:
+        with self.catalog.session() as s:
+            row = s.get(Document, document_id)
+            if row is None:
+                raise NotFound("No document with that id.")
+            write_acl(s, row, tokens)
 
     def purge(self, doc: Document) -> None:
         """Remove from the index first, so the document is unsearchable before the call returns."""

@@ -65,6 +65,10 @@ class VectorIndex(Protocol):
     def count_document(self, tenant_id: str, document_id: str) -> int:
         """The document's chunk points."""
 
+    def set_access(self, tenant_id: str, document_id: str, payload: dict[str, object]) -> None:
+        """Sets payload fields (the `acl`) on the document's points at both levels, visible to queries
+        when it returns."""
+
     def hybrid_query(
         self,
         dense: list[float],

@@ -138,6 +138,12 @@ class EdgeIndex:
             for level in self.paths:
                 self._shard(level).update(qe.UpdateOperation.delete_points_by_filter(flt))
 
+    def set_access(self, tenant_id: str, document_id: str, payload: dict[str, object]) -> None:
+        flt = edge_filter(document_where(tenant_id, document_id))
+        with self._write:
+            for level in self.paths:
+                self._shard(level).update(qe.UpdateOperation.set_payload_by_filter(flt, payload))
+
     def count_document(self, tenant_id: str, document_id: str) -> int:
         flt = edge_filter(document_where(tenant_id, document_id))
         return self._shard().count(qe.CountRequest(exact=True, filter=flt))

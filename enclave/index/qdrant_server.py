@@ -174,6 +174,12 @@ class QdrantServerIndex:
             self.client.delete(name, points_selector=selector, wait=True)
 
     @unavailable_on_fault
+    def set_access(self, tenant_id: str, document_id: str, payload: dict[str, object]) -> None:
+        flt = qdrant_filter(document_where(tenant_id, document_id))
+        for name in self.collections.values():
+            self.client.set_payload(name, payload=payload, points=flt, wait=True)
+
+    @unavailable_on_fault
     def count_document(self, tenant_id: str, document_id: str) -> int:
         flt = qdrant_filter(document_where(tenant_id, document_id))
         return self.client.count(self.collection, count_filter=flt, exact=True).count

@@ -100,8 +100,11 @@ class Where:
 
 
 def access_where(access: AccessFilter) -> Where:
-    """tenant_id == tenant AND acl holds any of the caller's tokens [AND collection == collection]."""
-    must: list[Condition] = [Equals(TENANT_ID, access.tenant_id), AnyOf(ACL, tuple(access.tokens))]
+    """tenant_id == tenant AND acl holds any of the caller's tokens [AND collection == collection]; a
+    tenant admin's filter has no acl condition (admins see every document of their tenant)."""
+    must: list[Condition] = [Equals(TENANT_ID, access.tenant_id)]
+    if not access.all_documents:
+        must.append(AnyOf(ACL, tuple(access.tokens)))
     if access.collection:
         must.append(Equals(COLLECTION, access.collection))
     return Where(tuple(must))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from enclave.audit.actor import Actor, audited
 from enclave.audit.events import AUTHENTICATE, KEY_CREATE, KEY_REVOKE, TENANT_CREATE, Outcome
 from enclave.catalog.db import Catalog
-from enclave.catalog.tables import ApiKey, Tenant, utcnow
+from enclave.catalog.tables import ApiKey, GroupMember, Tenant, User, utcnow
 from enclave.errors import Forbidden, Invalid, NotFound, Unauthorized
 from enclave.tenancy.principal import Principal, Role
 
@@ -39,6 +39,7 @@ class KeyInfo:
     role: str
     created_at: datetime
     revoked_at: datetime | None
+    user_id: str | None = None
 
 
 def _refused(
@@ -80,8 +81,11 @@ class KeyService:
         return tenant, issued
 
     # --- tenant admin --------------------------------------------------------------------------
-    def create_key(self, tenant_id: str, name: str, role: str, actor: Actor | None = None) -> IssuedKey:
-        with audited(actor, KEY_CREATE, role=role[:16]) as step:
+    def create_key(
+        self, tenant_id: str, name: str, role: str, actor: Actor | None = None, user_id: str | None = None
+    ) -> IssuedKey:
+        owner = {"user": user_id[:32]} if user_id else {}
+        with audited(actor, KEY_CREATE, role=role[:16], **owner) as step:
             try:
                 parsed = Role(role)
             except ValueError:
@@ -89,7 +93,10 @@ class KeyService:
             with self.catalog.session() as s:
                 if s.get(Tenant, tenant_id) is None:
                     raise NotFound(f"No tenant with id {tenant_id}.")
-                issued = self._issue(s, tenant_id, name.strip() or parsed.value, parsed)
+                user = s.get(User, user_id) if user_id else None
+                if user_id and (user is None or user.tenant_id != tenant_id):
+                    raise NotFound("No user with that id in your tenant; create it with POST /v1/users.")
+                issued = self._issue(s, tenant_id, name.strip() or parsed.value, parsed, user_id)
             step.succeeded(issued.id, name=issued.name)
         return issued
 
@@ -98,7 +105,7 @@ class KeyService:
             rows = s.scalars(
                 select(ApiKey).where(ApiKey.tenant_id == principal.tenant_id).order_by(ApiKey.created_at)
             ).all()
-            return [KeyInfo(r.id, r.name, r.role, r.created_at, r.revoked_at) for r in rows]
+            return [KeyInfo(r.id, r.name, r.role, r.created_at, r.revoked_at, r.user_id) for r in rows]
 
     def revoke(self, principal: Principal, key_id: str, actor: Actor | None = None) -> None:
         with audited(actor, KEY_REVOKE, target=key_id), self.catalog.session() as s:
@@ -127,8 +134,11 @@ class KeyService:
                 ApiKey.key_hash,
                 ApiKey.revoked_at,
                 Tenant.name,
+                ApiKey.user_id,
+                User.role,
             )
             .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .outerjoin(User, User.id == ApiKey.user_id)
             .where(ApiKey.id == key_id)
         )
         with self.catalog.engine.connect() as conn:
@@ -140,13 +150,40 @@ class KeyService:
         if row[5] is not None:
             message = "The API key has been revoked. Ask your tenant admin for a new one."
             raise _refused(actor, message, row[1], row[0], "revoked")
+        if row[7] and row[8] is None:
+            message = "The API key belonged to a user who has been deleted. Ask your tenant admin."
+            raise _refused(actor, message, row[1], row[0], "user deleted")
+        role = Role(row[2]) if not row[7] else Role(row[2]).capped(Role(row[8]))
+        groups = self._groups_of(row[7]) if row[7] else ()
         return Principal(
-            tenant_id=row[1], key_id=row[0], role=Role(row[2]), tenant_name=row[6], key_name=row[3]
+            tenant_id=row[1],
+            key_id=row[0],
+            role=role,
+            tenant_name=row[6],
+            key_name=row[3],
+            user_id=row[7],
+            groups=groups,
         )
 
+    def _groups_of(self, user_id: str) -> tuple[str, ...]:
+        """The user's groups, read with the key so a membership change applies on the next request (only
+        keys that belong to a user pay this second round trip)."""
+        stmt = (
+            select(GroupMember.group_id).where(GroupMember.user_id == user_id).order_by(GroupMember.group_id)
+        )
+        with self.catalog.engine.connect() as conn:
+            return tuple(r[0] for r in conn.execute(stmt))
+
     @staticmethod
-    def _issue(s, tenant_id: str, name: str, role: Role) -> IssuedKey:  # type: ignore[no-untyped-def]
+    def _issue(  # type: ignore[no-untyped-def]
+        s, tenant_id: str, name: str, role: Role, user_id: str | None = None
+    ) -> IssuedKey:
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        s.add(ApiKey(id=key_id, tenant_id=tenant_id, name=name, role=role.value, key_hash=_hash(secret)))
+        key_hash = _hash(secret)
+        s.add(
+            ApiKey(
+                id=key_id, tenant_id=tenant_id, name=name, role=role.value, key_hash=key_hash, user_id=user_id
+            )
+        )
         return IssuedKey(id=key_id, name=name, role=role.value, key=f"{KEY_PREFIX}{key_id}_{secret}")

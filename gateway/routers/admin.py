@@ -24,12 +24,14 @@ def me(principal: PrincipalDep) -> Me:
         key_id=principal.key_id,
         key_name=principal.key_name,
         role=principal.role.value,
+        user_id=principal.user_id,
+        groups=list(principal.groups),
     )
 
 
 @router.post("/keys", status_code=201)
 def create_key(body: KeyIn, principal: PrincipalDep, actor: KeyCreatorDep, rt: RuntimeDep) -> KeyCreated:
-    issued = rt.keys.create_key(principal.tenant_id, body.name, body.role, actor)
+    issued = rt.keys.create_key(principal.tenant_id, body.name, body.role, actor, body.user_id)
     return KeyCreated(id=issued.id, name=issued.name, role=issued.role, key=issued.key)
 
 

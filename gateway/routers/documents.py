@@ -11,8 +11,9 @@ from fastapi.responses import FileResponse
 
 from enclave.documents.service import Record
 from enclave.errors import Invalid, TooLarge
+from enclave.tenancy.access import Acl, parse_acl
 from gateway.deps import ActorDep, PrincipalDep, RuntimeDep
-from gateway.schemas import DocumentBatch, DocumentOut, DocumentPage, RecordIn
+from gateway.schemas import AclIn, DocumentBatch, DocumentOut, DocumentPage, RecordIn
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -34,6 +35,16 @@ def _metadata(raw: str | None) -> dict[str, Any]:
     return value
 
 
+def _acl(raw: str | None) -> Acl | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise Invalid('\'acl\' must be JSON, e.g. {"users": [], "groups": ["<group id>"]}.') from None
+    return parse_acl(value)
+
+
 @router.post("", status_code=202)
 def upload(
     request: Request,
@@ -43,15 +54,16 @@ def upload(
     files: Annotated[list[UploadFile], File(description="One or more files")],
     collection: Annotated[str | None, Form()] = None,
     metadata: Annotated[str | None, Form()] = None,
+    acl: Annotated[str | None, Form(description='JSON: {"users": [...], "groups": [...]}')] = None,
 ) -> DocumentBatch:
     limit = rt.settings.max_upload_mb * 1024 * 1024
     declared = int(request.headers.get("content-length") or 0)
     if declared > limit * max(1, len(files)) + 1024 * 1024:
         raise TooLarge(f"The upload is larger than the {rt.settings.max_upload_mb} MB limit per file.")
-    meta = _metadata(metadata)
+    meta, access = _metadata(metadata), _acl(acl)
     out = []
     for f in files:
-        res = rt.documents.upload(principal, f.filename, _chunks(f), collection, meta, actor)
+        res = rt.documents.upload(principal, f.filename, _chunks(f), collection, meta, actor, access)
         out.append(DocumentOut.of(res.document, res.duplicate))
     return DocumentBatch(documents=out)
 
@@ -65,7 +77,9 @@ def upload_records(
     if not 1 <= len(records) <= 1000:
         raise Invalid("Send between 1 and 1000 records per request.")
     results = rt.documents.upload_records(
-        principal, [Record(r.title, r.text, r.external_id, r.collection, r.metadata) for r in records], actor
+        principal,
+        [Record(r.title, r.text, r.external_id, r.collection, r.metadata, parse_acl(r.acl)) for r in records],
+        actor,
     )
     out = [DocumentOut.of(res.document, res.duplicate) for res in results]
     return DocumentBatch(documents=out) if isinstance(body, list) else out[0]
@@ -88,6 +102,14 @@ def list_documents(
 @router.get("/{document_id}")
 def get_document(document_id: str, principal: PrincipalDep, rt: RuntimeDep) -> DocumentOut:
     return DocumentOut.of(rt.documents.get(principal, document_id))
+
+
+@router.patch("/{document_id}")
+def change_document(
+    document_id: str, body: AclIn, principal: PrincipalDep, actor: ActorDep, rt: RuntimeDep
+) -> DocumentOut:
+    """Only the ACL changes: {"acl": {"users": [...], "groups": [...]}}; {"acl": null}: tenant-wide."""
+    return DocumentOut.of(rt.documents.set_acl(principal, document_id, parse_acl(body.acl), actor))
 
 
 @router.get("/{document_id}/file")

@@ -89,6 +89,15 @@ async def delete(name: str, request: Request) -> dict[str, Any]:
     return ok({"operation_id": 0, "status": "completed"})
 
 
+@app.post("/collections/{name}/points/payload")
+async def set_payload(name: str, request: Request) -> dict[str, Any]:
+    body = models.SetPayload.model_validate(await request.json())
+    with lock:
+        selector = body.filter if body.filter is not None else body.points
+        client.set_payload(name, payload=body.payload, points=selector, key=body.key)
+    return ok({"operation_id": 0, "status": "completed"})
+
+
 @app.post("/collections/{name}/points/count")
 async def count(name: str, request: Request) -> dict[str, Any]:
     body = models.CountRequest.model_validate(await request.json())
