@@ -107,12 +107,16 @@ def test_a_streamed_answer_with_citations_comes_from_the_llama_cpp_container(
                 {
                     "title": "ferry timetable",
                     "text": "The harbour ferry to Tresco leaves at 6:40 every morning.",
+                    "collection": "ferries",
                 }
             ],
         ).json()["documents"][0]
         assert wait_done(http, [doc["id"]])[doc["id"]]["status"] == "ready"
+        # One collection: the prompt holds only its passages. (With every collection, the dense number
+        # tables of the 10-K page sometimes overflowed the 4,096-token context: the gateway's token
+        # estimate counts low for such text — a known gap, see docs/deploy.md.)
         body = {
-            "model": "enclave",
+            "model": "enclave:ferries",
             "stream": True,
             "max_tokens": 48,
             "messages": [{"role": "user", "content": "When does the harbour ferry to Tresco leave?"}],
