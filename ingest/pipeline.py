@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from enclave.catalog.tables import Document
 from enclave.documents.formats import RECORD_MEDIA_TYPE
-from enclave.documents.lifecycle import Status
+from enclave.documents.lifecycle import Retired, Status
 from enclave.metrics import INGEST_OUTCOMES, INGEST_STAGE
 from enclave.runtime import Runtime
 from ingest.chunk import Chunk, Chunker
@@ -106,7 +106,12 @@ def _index_windows(rt: Runtime, doc: Document, indexer: Indexer, deadline: _Dead
 
 
 def process_document(rt: Runtime, document_id: str) -> Outcome:
-    doc = rt.lifecycle.claim(document_id)
+    try:
+        doc = rt.lifecycle.claim(document_id)
+    except Retired as retired:  # points of the crashed attempts must not stay searchable
+        drop_points(rt, retired.tenant_id, document_id)
+        INGEST_OUTCOMES.labels("failed").inc()
+        return Outcome("failed", error=retired.reason)
     if doc is None:
         return Outcome("skipped")
     indexer = Indexer(rt, doc)
@@ -227,13 +232,19 @@ def _records_ready(rt: Runtime, work: list[Batch], outcomes: dict[str, Outcome])
 
 def fail(rt: Runtime, doc: Document, reason: str) -> Outcome:
     """The document's own problem: its points go, and it ends `failed` with the reason."""
-    try:
-        rt.index.delete_document(doc.tenant_id, doc.id)
-    except Exception:  # the failure reason matters more than the cleanup
-        log.warning("could not remove points of failed document %s", doc.id)
+    drop_points(rt, doc.tenant_id, doc.id)
     rt.lifecycle.settle(doc.id, Status.FAILED, reason)
     INGEST_OUTCOMES.labels("failed").inc()
     return Outcome("failed", error=reason)
+
+
+def drop_points(rt: Runtime, tenant_id: str, document_id: str) -> None:
+    """Removes a failed document's points; best effort (the index may be what is down, and the failure
+    reason matters more than the cleanup)."""
+    try:
+        rt.index.delete_document(tenant_id, document_id)
+    except Exception:
+        log.warning("could not remove points of failed document %s", document_id)
 
 
 def retire_superseded(rt: Runtime, doc: Document) -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from enclave.metrics import INGEST_OUTCOMES
 from enclave.runtime import Runtime
-from ingest.pipeline import process_document, process_records
+from ingest.pipeline import drop_points, process_document, process_records
 from ingest.retry import GiveUp, Retry, decide
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,5 @@ def _after_fault(rt: Runtime, job: Job, exc: Exception) -> list[FollowUp]:
         if tenant is None:
             continue
         INGEST_OUTCOMES.labels("failed").inc()
-        try:  # a failed document keeps no points of an interrupted attempt
-            rt.index.delete_document(tenant, doc_id)
-        except Exception:  # the index may be what is down; the failure reason matters more
-            log.warning("could not remove points of failed document %s", doc_id)
+        drop_points(rt, tenant, doc_id)  # a failed document keeps no points of an interrupted attempt
     return []

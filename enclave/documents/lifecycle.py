@@ -48,6 +48,14 @@ class LeaseHeld(Exception):
         self.seconds = seconds
 
 
+class Retired(Exception):
+    """The document crashed its attempts too often: claiming it failed it instead (already written)."""
+
+    def __init__(self, tenant_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.tenant_id, self.reason = tenant_id, reason
+
+
 @dataclass
 class GroupClaim:
     """The outcome of claiming several documents at once."""
@@ -105,7 +113,8 @@ class Lifecycle:
         s.add(IngestionAttempt(document_id=doc.id, attempt=doc.attempts, worker=self.worker))
 
     def claim(self, document_id: str) -> Document | None:
-        """Takes the document for processing (None: finished or deleted); raises LeaseHeld."""
+        """Takes the document for processing (None: finished or deleted); raises LeaseHeld, or Retired
+        once the document has been failed for crashing too often."""
         now = utcnow()
         with self.catalog.session() as s:
             doc = s.get(Document, document_id, with_for_update=self._lock_rows)
@@ -113,13 +122,15 @@ class Lifecycle:
                 return None
             if held := _lease_left(doc, now):
                 raise LeaseHeld(held)
-            if reason := self._poisoned(s, doc):
-                doc.status, doc.error, doc.lease_until, doc.progress = Status.FAILED, reason, None, 1.0
-                return None
-            self._take(s, doc, now)
-            s.flush()
-            s.expunge(doc)
-            return doc
+            reason = self._poisoned(s, doc)
+            if reason is None:
+                self._take(s, doc, now)
+                s.flush()
+                s.expunge(doc)
+                return doc
+            doc.status, doc.error, doc.lease_until, doc.progress = Status.FAILED, reason, None, 1.0
+            tenant_id = doc.tenant_id
+        raise Retired(tenant_id, reason)  # after the commit: the failure is written
 
     def claim_group(self, document_ids: list[str], media_type: str) -> GroupClaim:
         """Claims, in one transaction, the documents of `media_type` that are free to take."""

@@ -132,3 +132,25 @@ def test_search_keeps_answering_while_a_heavy_file_is_parsed(make_runtime: Any) 
     assert len(latencies) >= 10, "the heavy file finished before search was measured"
     # Generous: the point is that search is not stuck behind the parse (it used to share its process).
     assert statistics.median(latencies) < 1.0 and max(latencies) < 5.0, latencies
+
+
+def test_a_retired_document_keeps_no_points_of_its_crashed_attempts(make_runtime: Any) -> None:
+    from enclave.catalog.tables import Document, IngestionAttempt
+    from enclave.documents.service import Record
+    from ingest.pipeline import process_document, process_records
+    from tests.api.test_record_batches import HeldQueue
+
+    rt = make_runtime(queue=HeldQueue(), ingest_max_attempts=2)
+    _, issued = rt.keys.create_tenant("retire")
+    me = rt.keys.authenticate(issued.key)
+    doc = rt.documents.upload_records(me, [Record("log", "The weir keeper counted eels.", None, None, {})])[0]
+    process_records(rt, [doc.document.id])  # indexed: its points exist
+    assert rt.index.count_document(me.tenant_id, doc.document.id) == 1
+    with rt.catalog.session() as s:  # as if two attempts had crashed after writing those points
+        row = s.get(Document, doc.document.id)
+        row.status, row.lease_until = "queued", None
+        for n in (2, 3):
+            s.add(IngestionAttempt(document_id=row.id, attempt=n, worker="w", status="crashed", error="boom"))
+    outcome = process_document(rt, doc.document.id)
+    assert outcome.status == "failed" and "killed 2 times" in (outcome.error or "")
+    assert rt.index.count_document(me.tenant_id, doc.document.id) == 0
