@@ -8,7 +8,7 @@ VENV=${VENV:-.venv}
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need=()
-  for p in chromium poppler-utils libmagic1; do
+  for p in chromium poppler-utils libmagic1 tesseract-ocr tesseract-ocr-eng; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then

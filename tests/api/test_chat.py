@@ -216,3 +216,37 @@ def test_answers_are_audited_with_model_latency_and_tokens(chat: Api) -> None:
     assert event.query == QUESTION and doc["id"] in event.document_ids
     assert event.details["model"] == "enclave" and event.details["latency_ms"] > 0
     assert event.details["completion_tokens"] > 0
+
+
+def test_citations_follow_the_document_acl_on_the_very_next_answer(chat: Api) -> None:
+    """A group-restricted document is cited for a member of the group, never for anyone else, and the
+    change of membership shows in the next answer: retrieval, prompt and citations all go through the
+    caller's ACL tokens, with a real model answering."""
+    from tests.api.test_acl import people
+
+    p = people(chat)
+    secret = p.alice.upload_text(
+        "The Rotterdam warehouse stores 500 crates of tulip bulbs for the spring fair.",
+        title="warehouse",
+        acl={"users": [], "groups": [p.group_id]},
+    )
+    assert chat.wait_done([secret["id"]])[secret["id"]]["status"] == "ready"
+    ask = {
+        "messages": [{"role": "user", "content": "What does the Rotterdam warehouse store?"}],
+        "max_tokens": 32,
+    }
+
+    def cited(api: Api) -> set[str]:
+        body = api.post("/v1/chat/completions", json=ask).json()
+        ids = {c["document_id"] for c in body["citations"]}
+        if secret["id"] not in ids:
+            assert "tulip" not in json.dumps(body).lower(), body  # nor does its text leak into the answer
+        return ids
+
+    assert secret["id"] in cited(p.alice)
+    assert secret["id"] not in cited(p.bob)
+    r = chat.post(f"/v1/groups/{p.group_id}/members", json={"user_id": p.bob_id})
+    assert r.status_code == 204, r.text
+    assert secret["id"] in cited(p.bob)
+    chat.delete(f"/v1/groups/{p.group_id}/members/{p.bob_id}")
+    assert secret["id"] not in cited(p.bob)
