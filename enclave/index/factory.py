@@ -8,11 +8,19 @@ from enclave.settings import Settings
 
 def build_index(settings: Settings) -> VectorIndex:
     if settings.index_backend == "qdrant":
-        from enclave.index.qdrant_server import QdrantServerIndex
+        from enclave.index.qdrant_server import ClusterLayout, QdrantServerIndex
 
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         path = settings.qdrant_path or str(settings.data_dir / "qdrant-local")
-        return QdrantServerIndex(settings.collection, url=settings.qdrant_url, api_key=api_key, path=path)
+        layout = ClusterLayout(
+            shards=settings.qdrant_shards,
+            replicas=settings.qdrant_replicas,
+            write_consistency=settings.qdrant_write_consistency,
+            ordering=settings.qdrant_write_ordering,
+        )
+        return QdrantServerIndex(
+            settings.collection, url=settings.qdrant_url, api_key=api_key, path=path, layout=layout
+        )
     if settings.index_backend == "edge":
         from enclave.index.edge import EdgeIndex
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 import httpx
@@ -121,11 +122,36 @@ def _hit(point: models.ScoredPoint, with_dense: bool) -> Hit:
 
 
 # --- the backend -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClusterLayout:
+    """How collections are laid out on a Qdrant cluster, and how many replicas acknowledge a write.
+
+    A write or delete returns once `write_consistency` replicas applied it (wait=True), so with
+    write_consistency = replicas a deleted point is gone from every replica before the call returns.
+    """
+
+    shards: int = 1
+    replicas: int = 1
+    write_consistency: int = 1
+    ordering: str = "medium"
+
+    def write_ordering(self) -> models.WriteOrdering:
+        return models.WriteOrdering(self.ordering)
+
+
 class QdrantServerIndex:
     name = BACKEND
 
-    def __init__(self, collection: str, url: str = "", api_key: str | None = None, path: str = "") -> None:
+    def __init__(
+        self,
+        collection: str,
+        url: str = "",
+        api_key: str | None = None,
+        path: str = "",
+        layout: ClusterLayout | None = None,
+    ) -> None:
         self.collection = collection
+        self.layout = layout or ClusterLayout()
         self.collections = {CHUNKS: collection, DOCUMENTS: f"{collection}_documents"}
         if url:
             self.client = QdrantClient(url=url, api_key=api_key, timeout=30)
@@ -144,10 +170,18 @@ class QdrantServerIndex:
         if self.client.collection_exists(name):
             return
         self.client.create_collection(
-            name, vectors_config=qdrant_vectors(schema), sparse_vectors_config=qdrant_sparse_vectors(schema)
+            name,
+            vectors_config=qdrant_vectors(schema),
+            sparse_vectors_config=qdrant_sparse_vectors(schema),
+            shard_number=self.layout.shards,
+            replication_factor=self.layout.replicas,
+            write_consistency_factor=self.layout.write_consistency,
         )
+        # The tenant field is indexed with is_tenant: each tenant's points stay together on disk.
         for field in schema.fields:
-            self.client.create_payload_index(name, field.key, field_schema=qdrant_field_schema(field))
+            self.client.create_payload_index(
+                name, field.key, field_schema=qdrant_field_schema(field), wait=True
+            )
 
     @unavailable_on_fault
     def upsert(self, points: list[ChunkPoint], level: str = CHUNKS) -> None:
@@ -165,19 +199,24 @@ class QdrantServerIndex:
                 for p in points
             ],
             wait=True,
+            ordering=self.layout.write_ordering(),
         )
 
     @unavailable_on_fault
     def delete_document(self, tenant_id: str, document_id: str) -> None:
         selector = models.FilterSelector(filter=qdrant_filter(document_where(tenant_id, document_id)))
         for name in self.collections.values():
-            self.client.delete(name, points_selector=selector, wait=True)
+            self.client.delete(
+                name, points_selector=selector, wait=True, ordering=self.layout.write_ordering()
+            )
 
     @unavailable_on_fault
     def set_access(self, tenant_id: str, document_id: str, payload: dict[str, object]) -> None:
         flt = qdrant_filter(document_where(tenant_id, document_id))
         for name in self.collections.values():
-            self.client.set_payload(name, payload=payload, points=flt, wait=True)
+            self.client.set_payload(
+                name, payload=payload, points=flt, wait=True, ordering=self.layout.write_ordering()
+            )
 
     @unavailable_on_fault
     def count_document(self, tenant_id: str, document_id: str) -> int:
@@ -206,6 +245,32 @@ class QdrantServerIndex:
             with_vectors=[DENSE] if plan.with_dense else False,
         )
         return [_hit(p, with_dense) for p in res.points]
+
+    @unavailable_on_fault
+    def ranked_lists(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        access: AccessFilter,
+        candidates: int,
+        with_dense: bool = False,
+        level: str = CHUNKS,
+        fields: list[str] | None = None,
+    ) -> dict[str, list[Hit]]:
+        plan = hybrid_plan(dense, sparse, access, candidates, candidates, with_dense, fields)
+        lists = {}
+        for p in qdrant_prefetches(plan):
+            res = self.client.query_points(
+                self.collections[level],
+                query=p.query,
+                using=p.using,
+                query_filter=p.filter,  # the plan's access filter, as in the hybrid query
+                limit=p.limit,
+                with_payload=list(plan.fields) if plan.fields else True,
+                with_vectors=[DENSE] if plan.with_dense else False,
+            )
+            lists[p.using] = [_hit(x, with_dense) for x in res.points]
+        return lists
 
     @unavailable_on_fault
     def ping(self) -> None:

@@ -9,6 +9,7 @@ unchanged. Run: python -m tests.fakes.qdrant_rest --port P
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 import time
 from typing import Any
@@ -20,6 +21,26 @@ from qdrant_client import QdrantClient, models
 app = FastAPI(title="FAKE qdrant for tests")
 client = QdrantClient(location=":memory:")
 lock = threading.Lock()
+# Every write the fake was asked for (method, path, query parameters, JSON body), for tests to inspect
+# through GET /fake/requests: what a real cluster would have been told (shards, replicas, wait, ordering).
+recorded: list[dict[str, Any]] = []
+
+
+@app.middleware("http")
+async def record(request: Request, call_next: Any) -> Any:
+    if request.method in {"PUT", "POST", "DELETE"} and request.url.path.startswith("/collections/"):
+        raw = await request.body()
+        entry = {"method": request.method, "path": request.url.path, "query": dict(request.query_params)}
+        entry["body"] = json.loads(raw) if raw else None
+        with lock:
+            recorded.append(entry)
+    return await call_next(request)
+
+
+@app.get("/fake/requests")
+def requests_seen(collection: str = "") -> list[dict[str, Any]]:
+    with lock:
+        return [r for r in recorded if not collection or r["path"].split("/")[2].startswith(collection)]
 
 
 def ok(result: Any) -> dict[str, Any]:
