@@ -47,3 +47,9 @@ class RateLimited(EnclaveError):
 
 class StorageFull(EnclaveError):
     status = 507
+
+
+class Unavailable(EnclaveError):
+    """A service the request depends on (the identity provider) could not be reached."""
+
+    status = 503

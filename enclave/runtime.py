@@ -34,7 +34,10 @@ from enclave.metrics import SEARCH_STAGE
 from enclave.ratelimit import RateLimiter
 from enclave.search.service import SearchService
 from enclave.settings import Settings
+from enclave.tenancy.authenticator import Authenticator
 from enclave.tenancy.keys import KeyService
+from enclave.tenancy.oidc import OidcConfig, Provider
+from enclave.tenancy.sso_users import SsoSignIn
 from enclave.tenancy.users import UserService
 
 log = logging.getLogger(__name__)
@@ -66,11 +69,16 @@ class Runtime:
         self.queue = queue
         self.lifecycle = lifecycle
         self._given = parts or Parts()
-        self._lock = threading.RLock()
+        # One lock per part: the index can be opened while another thread is still loading the
+        # embedding model (an ACL change must not wait for a model load).
+        self._locks = {name: threading.Lock() for name in ("embedder", "chat_model", "ranker", "index")}
         self.sparse = SparseEncoder()
         self.audit = AuditLog(catalog)
         operator = settings.operator_key.get_secret_value() if settings.operator_key else None
         self.keys = KeyService(catalog, operator)
+        oidc = OidcConfig.from_settings(settings)
+        self.sso = SsoSignIn(catalog, Provider(oidc)) if oidc else None
+        self.auth = Authenticator(self.keys, self.sso)  # API keys, and OIDC tokens when configured
         self.users = UserService(catalog)
         self.documents = DocumentService(
             catalog,
@@ -88,6 +96,7 @@ class Runtime:
             settings.search_candidates,
             observe=lambda stage, s: SEARCH_STAGE.labels(stage).observe(s),
             document_weight=settings.search_document_weight,
+            fusion=settings.search_fusion,
         )
         self.conversations = ConversationService(catalog)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.resolved_redis_url())
@@ -96,7 +105,9 @@ class Runtime:
         given = getattr(self._given, name)
         if given is not None:
             return given
-        with self._lock:
+        with self._locks[name]:
+            if name in self.__dict__:  # built by the thread we waited for
+                return self.__dict__[name]
             return build()
 
     @cached_property
@@ -145,6 +156,8 @@ class Runtime:
                     self.__dict__[name].close()
                 except Exception:  # closing is best effort at shutdown
                     log.exception("closing %s failed", name)
+        if self.sso is not None:
+            self.sso.provider.close()
         try:
             self.audit.close()  # drains the records not yet written
         except Exception:

@@ -84,7 +84,7 @@ SourceDep = Annotated[str | None, Depends(get_source)]
 
 def _token(creds: HTTPAuthorizationCredentials | None, actor: Actor) -> str:
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-        message = "Send your API key as 'Authorization: Bearer <key>'."
+        message = "Send your API key (or your sign-in token) as 'Authorization: Bearer <key>'."
         actor.record(AUTHENTICATE, outcome=Outcome.DENIED, reason="no credential")
         raise Unauthorized(message)
     return creds.credentials
@@ -101,7 +101,7 @@ def get_principal(
     principal = getattr(request.state, "principal", None)
     if principal is None:
         anonymous = Actor(rt.audit, source=source)
-        principal = rt.keys.authenticate(_token(creds, anonymous), anonymous)
+        principal = rt.auth.authenticate(_token(creds, anonymous), anonymous)
         request.state.principal = principal
     return principal
 

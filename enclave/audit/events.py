@@ -26,6 +26,7 @@ KEY_REVOKE = "key.revoke"
 TENANT_CREATE = "tenant.create"
 USER_CREATE = "user.create"
 USER_DELETE = "user.delete"
+USER_UPDATE = "user.update"  # a single sign-on user whose name, email or role the token changed
 GROUP_CREATE = "group.create"
 GROUP_DELETE = "group.delete"
 GROUP_MEMBER_ADD = "group.member.add"

@@ -47,12 +47,18 @@ class ApiKey(Base):
 
 class User(Base):
     __tablename__ = "users"
+    # A user who signs in with OIDC is found by issuer and subject (enclave/tenancy/sso_users.py).
+    __table_args__ = (Index("ix_users_identity", "tenant_id", "issuer", "subject", unique=True),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issuer: Mapped[str | None] = mapped_column(String(500), default=None)  # None: made by an admin
+    subject: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The group names of the last token synced, so a later sync removes only what the token took away.
+    sso_groups: Mapped[list[str] | None] = mapped_column(default=None)
 
 
 class Group(Base):

@@ -1,6 +1,7 @@
-// Key administration for tenant admins: create a key (shown once), list keys, revoke.
+// Key administration for tenant admins: create a key (shown once), optionally acting as a user, list
+// keys, revoke.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { Api, ApiKey, Me, NewKey, Role } from '../lib/api';
+import type { Api, ApiKey, Me, NewKey, Role, User } from '../lib/api';
 import { formatDate } from '../lib/format';
 import { ConfirmDialog, ErrorBanner, type ConfirmRequest } from './common';
 
@@ -9,13 +10,17 @@ export function AdminPage({ api, me }: { api: Api; me: Me }) {
   const [error, setError] = useState<unknown>(null);
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('member');
+  const [userId, setUserId] = useState('');
+  const [users, setUsers] = useState<User[]>([]);
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<NewKey | null>(null);
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
 
   const load = useCallback(async () => {
     try {
-      setKeys((await api.listKeys()).keys);
+      const [k, u] = await Promise.all([api.listKeys(), api.listUsers()]);
+      setKeys(k.keys);
+      setUsers(u.users);
     } catch (err) {
       setError(err);
       setKeys((k) => k ?? []);
@@ -35,8 +40,9 @@ export function AdminPage({ api, me }: { api: Api; me: Me }) {
     setBusy(true);
     setError(null);
     try {
-      setCreated(await api.createKey(name.trim(), role));
+      setCreated(await api.createKey(name.trim(), role, userId || undefined));
       setName('');
+      setUserId('');
       await load();
     } catch (err) {
       setError(err);
@@ -88,6 +94,17 @@ export function AdminPage({ api, me }: { api: Api; me: Me }) {
               <option value="admin">Admin — also manage keys</option>
             </select>
           </label>
+          <label>
+            <span>Acts as user</span>
+            <select value={userId} onChange={(e) => setUserId(e.currentTarget.value)}>
+              <option value="">No user (the key is its own principal)</option>
+              {users.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name}
+                </option>
+              ))}
+            </select>
+          </label>
           <button type="submit" class="button primary" disabled={busy}>
             {busy ? 'Creating…' : 'Create key'}
           </button>
@@ -108,6 +125,7 @@ export function AdminPage({ api, me }: { api: Api; me: Me }) {
                 <tr>
                   <th scope="col">Name</th>
                   <th scope="col">Role</th>
+                  <th scope="col">User</th>
                   <th scope="col">Created</th>
                   <th scope="col">Status</th>
                   <th scope="col">
@@ -124,6 +142,9 @@ export function AdminPage({ api, me }: { api: Api; me: Me }) {
                     </th>
                     <td data-label="Role">
                       <span class={`role-badge role-${key.role}`}>{key.role}</span>
+                    </td>
+                    <td data-label="User">
+                      {key.user_id ? (users.find((u) => u.id === key.user_id)?.name ?? key.user_id) : '—'}
                     </td>
                     <td data-label="Created">{formatDate(key.created_at)}</td>
                     <td data-label="Status">

@@ -3,15 +3,18 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { Api, ApiError, type Me } from '../lib/api';
 import { clearKey, loadKey, saveKey } from '../lib/session';
 import { AdminPage } from './AdminPage';
+import { AuditPage } from './AuditPage';
 import { ChatPage } from './ChatPage';
 import { DocumentsPage } from './DocumentsPage';
 import { SignIn } from './SignIn';
+import { UsersGroupsPage } from './UsersGroupsPage';
 
-type Page = 'chat' | 'documents' | 'keys';
+type Page = 'chat' | 'documents' | 'keys' | 'people' | 'audit';
+const ADMIN_PAGES: Page[] = ['keys', 'people', 'audit'];
 
 function pageFromHash(): Page {
-  const name = location.hash.replace(/^#\/?/, '');
-  return name === 'documents' || name === 'keys' ? name : 'chat';
+  const name = location.hash.replace(/^#\/?/, '') as Page;
+  return name === 'documents' || ADMIN_PAGES.includes(name) ? name : 'chat';
 }
 
 interface Session {
@@ -83,12 +86,18 @@ export function App() {
   }
 
   const me = session.me;
-  const current: Page = page === 'keys' && me.role !== 'admin' ? 'chat' : page;
+  const current: Page = ADMIN_PAGES.includes(page) && me.role !== 'admin' ? 'chat' : page;
   visited.current.add(current);
   const tabs: { id: Page; label: string }[] = [
     { id: 'chat', label: 'Chat' },
     { id: 'documents', label: 'Documents' },
-    ...(me.role === 'admin' ? [{ id: 'keys' as Page, label: 'Keys' }] : []),
+    ...(me.role === 'admin'
+      ? [
+          { id: 'keys' as Page, label: 'Keys' },
+          { id: 'people' as Page, label: 'Users and groups' },
+          { id: 'audit' as Page, label: 'Audit log' },
+        ]
+      : []),
   ];
 
   return (
@@ -146,6 +155,8 @@ export function App() {
           </div>
         )}
         {current === 'keys' && <AdminPage api={api} me={me} />}
+        {current === 'people' && <UsersGroupsPage api={api} me={me} />}
+        {current === 'audit' && <AuditPage api={api} me={me} />}
       </main>
     </div>
   );

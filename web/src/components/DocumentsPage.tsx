@@ -3,8 +3,11 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Api, Doc, DocPage, Me } from '../lib/api';
 import { inlineType, openOriginal } from '../lib/files';
 import { formatBytes, formatCount, formatDate } from '../lib/format';
+import { AccessCell } from './AccessCell';
+import { AclEditor } from './AclEditor';
 import { ConfirmDialog, ErrorBanner, type ConfirmRequest } from './common';
 import { StatusBadge, Uploader } from './Uploader';
+import { useDirectory } from './useDirectory';
 
 const PAGE_SIZE = 20;
 
@@ -20,6 +23,11 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
   const [error, setError] = useState<unknown>(null);
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
   const [announcement, setAnnouncement] = useState('');
+  const [editing, setEditing] = useState<Doc | null>(null);
+  const directory = useDirectory(api, me, active);
+  const self = me.user_id ?? me.key_id;
+  // Owners and admins may change a document's access or delete it.
+  const canChange = (doc: Doc) => canUpload && (me.role === 'admin' || doc.owner === self);
   const request = useRef(0);
 
   // Typing in the search box waits for a pause before asking the server.
@@ -180,6 +188,7 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
                 <tr>
                   <th scope="col">Name</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Access</th>
                   <th scope="col" class="num">Size</th>
                   <th scope="col" class="num">Pages</th>
                   <th scope="col" class="num">Chunks</th>
@@ -204,6 +213,12 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
                         </span>
                       )}
                     </td>
+                    <AccessCell
+                      doc={doc}
+                      self={self}
+                      names={directory.names}
+                      onEdit={canChange(doc) ? () => setEditing(doc) : null}
+                    />
                     <td data-label="Size" class="num">
                       {formatBytes(doc.size)}
                     </td>
@@ -225,7 +240,7 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
                       >
                         {inlineType(doc.filename) ? 'Open' : 'Download'}
                       </button>
-                      {canUpload && (
+                      {canChange(doc) && (
                         <button
                           type="button"
                           class="button small ghost danger-text"
@@ -267,6 +282,19 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
         )}
       </section>
       <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />
+      {editing && (
+        <AclEditor
+          api={api}
+          doc={editing}
+          directory={me.role === 'admin' ? directory : null}
+          onClose={() => setEditing(null)}
+          onSaved={(doc) => {
+            setEditing(null);
+            setAnnouncement(`Access to ${doc.filename} changed.`);
+            void load();
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -1,12 +1,39 @@
-// The sign-in form: checks an API key against /v1/me before keeping it for this tab.
-import { useState } from 'preact/hooks';
+// The sign-in form: checks an API key against /v1/me before keeping it for this tab, and, when the
+// gateway has single sign-on, offers the organisation's identity provider beside it.
+import { useEffect, useState } from 'preact/hooks';
 import { Api, type Me } from '../lib/api';
+import { beginSignIn, loadOidcConfig, type OidcConfig } from '../lib/oidc';
 import { errorMessage } from './common';
 
 export function SignIn({ notice, onSignedIn }: { notice: string | null; onSignedIn: (key: string, me: Me) => void }) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [oidc, setOidc] = useState<OidcConfig | null>(null);
+  const [ssoProblem, setSsoProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    loadOidcConfig().then(
+      (config) => !cancelled && setOidc(config),
+      (err) => !cancelled && setSsoProblem(errorMessage(err)),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  const signInWithSso = async () => {
+    if (!oidc) return;
+    setBusy(true);
+    setSsoProblem(null);
+    try {
+      location.assign(await beginSignIn(oidc, sessionStorage, location.origin));
+    } catch (err) {
+      setSsoProblem(errorMessage(err));
+      setBusy(false);
+    }
+  };
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -27,7 +54,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string | null; onSigned
     }
   };
 
-  const message = error ?? notice;
+  const message = error ?? ssoProblem ?? notice;
   return (
     <main class="centered">
       <form class="card signin" onSubmit={submit} aria-labelledby="signin-title" noValidate>
@@ -59,6 +86,17 @@ export function SignIn({ notice, onSignedIn }: { notice: string | null; onSigned
         <button type="submit" class="button primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        {oidc && (
+          <>
+            <p class="signin-or muted" aria-hidden="true">
+              or
+            </p>
+            <button type="button" class="button" disabled={busy} onClick={signInWithSso}>
+              Sign in with SSO
+            </button>
+            <p class="hint">Uses your organisation's sign-in ({oidc.issuer}).</p>
+          </>
+        )}
       </form>
     </main>
   );

@@ -258,12 +258,63 @@ export class Api {
     return this.request('GET', '/v1/keys');
   }
 
-  createKey(name: string, role: Role): Promise<NewKey> {
-    return this.request('POST', '/v1/keys', { name, role });
+  createKey(name: string, role: Role, userId?: string): Promise<NewKey> {
+    return this.request('POST', '/v1/keys', userId ? { name, role, user_id: userId } : { name, role });
   }
 
   revokeKey(id: string): Promise<void> {
     return this.request('DELETE', `/v1/keys/${encodeURIComponent(id)}`);
+  }
+
+  // --- access control: users, groups, document ACLs, the audit log (tenant admins, except setAcl) ---
+  listUsers(): Promise<{ users: User[] }> {
+    return this.request('GET', '/v1/users');
+  }
+
+  createUser(user: { name: string; email?: string; role: Role }): Promise<User> {
+    return this.request('POST', '/v1/users', user);
+  }
+
+  deleteUser(id: string): Promise<void> {
+    return this.request('DELETE', `/v1/users/${encodeURIComponent(id)}`);
+  }
+
+  listGroups(): Promise<{ groups: Group[] }> {
+    return this.request('GET', '/v1/groups');
+  }
+
+  createGroup(name: string): Promise<Group> {
+    return this.request('POST', '/v1/groups', { name });
+  }
+
+  deleteGroup(id: string): Promise<void> {
+    return this.request('DELETE', `/v1/groups/${encodeURIComponent(id)}`);
+  }
+
+  addMember(groupId: string, userId: string): Promise<void> {
+    return this.request('POST', `/v1/groups/${encodeURIComponent(groupId)}/members`, { user_id: userId });
+  }
+
+  removeMember(groupId: string, userId: string): Promise<void> {
+    const path = `/v1/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(userId)}`;
+    return this.request('DELETE', path);
+  }
+
+  /** The owner or an admin: `{acl: null}` tenant-wide, `{acl: {users: [], groups: []}}` owner only. */
+  setAcl(documentId: string, body: { acl: { users: string[]; groups: string[] } | null }): Promise<Doc> {
+    return this.request('PATCH', `/v1/documents/${encodeURIComponent(documentId)}`, body);
+  }
+
+  /** `query` is the string from lib/audit.ts `auditListQuery`. */
+  listAudit(query: string, signal?: AbortSignal): Promise<AuditPage> {
+    return this.request('GET', `/v1/audit?${query}`, undefined, signal);
+  }
+
+  /** The filtered log as JSON Lines, fetched with the key (a plain link could not carry it). */
+  async exportAudit(query: string): Promise<Blob> {
+    const res = await fetch(`/v1/audit/export?${query}`, { headers: this.headers() });
+    if (!res.ok) throw await this.failure(res);
+    return res.blob();
   }
 
   listConversations(): Promise<{ conversations: ConversationSummary[] }> {
@@ -363,4 +414,64 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
     // Stops the download when the reader leaves early ([DONE] or an error).
     reader.cancel().catch(() => undefined);
   }
+}
+
+// --- access control (users, groups, ACLs, audit); interfaces merge with the ones above ---
+
+export interface Me {
+  /** The user the key acts as; absent or null for a key that is its own principal. */
+  user_id?: string | null;
+  groups?: string[];
+}
+
+export interface Doc {
+  /** The user (or key) that uploaded it. */
+  owner?: string | null;
+  /** null: everyone in the tenant; otherwise the users (owner included) and groups allowed. */
+  acl?: { users: string[]; groups: string[] } | null;
+}
+
+export interface ApiKey {
+  user_id?: string | null;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  email: string | null;
+  role: Role;
+  created_at: string;
+  /** Group ids. */
+  groups: string[];
+}
+
+export interface Group {
+  id: string;
+  name: string;
+  /** User ids. */
+  members: string[];
+}
+
+export interface AuditEvent {
+  id: number;
+  seq: number;
+  at: string;
+  key_id: string | null;
+  user_id: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  source: string | null;
+  query: string | null;
+  document_ids: string[];
+  details: Record<string, unknown>;
+  hash: string;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  total: number;
+  limit: number;
+  offset: number;
+  next_cursor: number | null;
 }
