@@ -6,6 +6,7 @@ import logging
 import threading
 
 from boot.assembly import Mode, build_runtime
+from enclave import tracing
 from enclave.runtime import Runtime
 from enclave.settings import Settings
 from ingest.reconciler import reconcile_once
@@ -36,6 +37,7 @@ def serve_http(settings: Settings, mode: Mode) -> int:
 
     from gateway.app import create_app
 
+    tracing.configure_tracing("gateway")  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
     rt = build_runtime(settings, mode)
     stop = threading.Event()
     if mode is Mode.EMBEDDED or not settings.broker_url:
@@ -53,4 +55,5 @@ def serve_http(settings: Settings, mode: Mode) -> int:
     finally:
         stop.set()
         rt.close()
+        tracing.shutdown()
     return 0

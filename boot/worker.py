@@ -3,7 +3,12 @@ Compose healthcheck) reads it. Each worker process builds its runtime on its fir
 
 from __future__ import annotations
 
+from typing import Any
+
+from celery.signals import worker_process_init, worker_process_shutdown
+
 from boot.assembly import Mode, build_runtime
+from enclave import tracing
 from enclave.settings import Settings, get_settings
 from ingest.celery_app import IngestApp, make_celery
 
@@ -11,6 +16,17 @@ from ingest.celery_app import IngestApp, make_celery
 def worker_app(settings: Settings) -> IngestApp:
     # The worker command migrated the catalog before starting; its processes need not again.
     return make_celery(settings, runtime=lambda: build_runtime(settings, Mode.WORKER, run_migrations=False))
+
+
+@worker_process_init.connect
+def _start_tracing(**_kwargs: Any) -> None:
+    # In each process after the prefork fork: the exporter's thread would not survive it.
+    tracing.configure_tracing("worker")
+
+
+@worker_process_shutdown.connect
+def _flush_traces(**_kwargs: Any) -> None:
+    tracing.shutdown()
 
 
 app = worker_app(get_settings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from enclave import tracing
 from ingest.celery_app import QUEUE
 from ingest.runner import DOCUMENT, RECORDS, Job
 
@@ -13,9 +14,15 @@ TASKS = {DOCUMENT: "ingest.document", RECORDS: "ingest.records"}
 def send(app: Celery, job: Job, countdown: float = 0.0, queue: str = QUEUE) -> None:
     """Sends one job; its retry count travels with it (the policy, not Celery, counts retries)."""
     args = [job.ids[0]] if job.kind == DOCUMENT else [list(job.ids)]
-    app.send_task(
-        TASKS[job.kind], args=args, kwargs={"retries": job.retries}, countdown=countdown or None, queue=queue
-    )
+    with tracing.span(f"send {TASKS[job.kind]}", kind="producer"):
+        app.send_task(
+            TASKS[job.kind],
+            args=args,
+            kwargs={"retries": job.retries},
+            countdown=countdown or None,
+            queue=queue,
+            headers=tracing.message_headers(),  # `traceparent`: the worker continues this trace
+        )
 
 
 class CeleryQueue:

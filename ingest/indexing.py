@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import select
 
+from enclave import tracing
 from enclave.catalog.tables import Document
 from enclave.index.base import DOCUMENTS, ChunkPoint, document_point_id, point_id
 from enclave.metrics import INGEST_STAGE
@@ -87,7 +88,8 @@ def embed_and_upsert(rt: Runtime, batches: list[Batch]) -> None:
     deterministic per chunk, so a retried write overwrites instead of duplicating."""
     texts = [[c.embedding_text(b.doc.title) for c in b.chunks] for b in batches]
     t0 = time.perf_counter()
-    dense = rt.embedder.embed_documents([t for ts in texts for t in ts])
+    with tracing.span("embed", **{"enclave.texts": sum(len(ts) for ts in texts)}):
+        dense = rt.embedder.embed_documents([t for ts in texts for t in ts])
     t1 = time.perf_counter()
     points: list[ChunkPoint] = []
     at = 0
@@ -95,7 +97,8 @@ def embed_and_upsert(rt: Runtime, batches: list[Batch]) -> None:
         points += _chunk_points(rt, batch, ts, dense[at : at + len(ts)])
         at += len(ts)
     t2 = time.perf_counter()
-    rt.index.upsert(points)
+    with tracing.span("index.upsert", **{"enclave.points": len(points)}):
+        rt.index.upsert(points)
     INGEST_STAGE.labels("embed").observe(t1 - t0)
     INGEST_STAGE.labels("sparse").observe(t2 - t1)
     INGEST_STAGE.labels("index").observe(time.perf_counter() - t2)
@@ -104,7 +107,8 @@ def embed_and_upsert(rt: Runtime, batches: list[Batch]) -> None:
 def upsert_summaries(rt: Runtime, items: list[tuple[Document, DocumentSummary]]) -> None:
     points = [p for doc, summary in items if (p := summary.point(rt, doc)) is not None]
     if points:
-        rt.index.upsert(points, level=DOCUMENTS)
+        with tracing.span("index.upsert", **{"enclave.points": len(points), "enclave.level": DOCUMENTS}):
+            rt.index.upsert(points, level=DOCUMENTS)
 
 
 def settle_access(rt: Runtime, docs: list[Document]) -> None:

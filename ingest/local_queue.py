@@ -9,6 +9,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from enclave import tracing
 from enclave.runtime import Runtime
 from ingest.runner import DOCUMENT, RECORDS, FollowUp, Job, run
 
@@ -58,7 +59,7 @@ class LocalQueue:
             return
         with self._lock:
             self._pending += 1
-        self.pool.submit(self._run, job)
+        self.pool.submit(tracing.bind(self._run), job)  # in the trace of the upload that enqueued it
 
     def _run(self, job: Job) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from enclave import tracing
 from enclave.metrics import INGEST_OUTCOMES
 from enclave.runtime import Runtime
 from ingest.pipeline import drop_points, process_document, process_records
@@ -32,6 +33,13 @@ class FollowUp:
 
 def run(rt: Runtime, job: Job) -> list[FollowUp]:
     """Runs the job; returns the jobs to run next (a retry, or records handed to the one-document path)."""
+    with tracing.span(
+        f"ingest.{job.kind}", **{"enclave.document_ids": job.ids, "enclave.retries": job.retries}
+    ):
+        return _run(rt, job)
+
+
+def _run(rt: Runtime, job: Job) -> list[FollowUp]:
     try:
         if job.kind == DOCUMENT:
             process_document(rt, job.ids[0])

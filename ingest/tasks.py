@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from celery.signals import worker_process_shutdown
 
+from enclave import tracing
 from ingest.celery_app import IngestApp
 from ingest.celery_queue import send
 from ingest.reconciler import reconcile_once
@@ -18,8 +19,10 @@ from ingest.runner import DOCUMENT, RECORDS, Job, run
 def _run(task: Task, job: Job) -> None:
     app = task.app
     assert isinstance(app, IngestApp), "ingest tasks run in an IngestApp worker (boot.worker)"
-    for f in run(app.runtime(), job):
-        send(app, f.job, f.delay_s, queue=app.conf.task_default_queue)
+    # Message headers are attributes of the request: the trace of the upload (or the retry) goes on.
+    with tracing.continued(lambda header: getattr(task.request, header, None)):
+        for f in run(app.runtime(), job):
+            send(app, f.job, f.delay_s, queue=app.conf.task_default_queue)
 
 
 @shared_task(name="ingest.document", bind=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from enclave import tracing
 from enclave.inference.errors import ModelUnavailable
 from enclave.inference.retry import RetryPolicy
 
@@ -39,16 +40,20 @@ class HttpService:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(
-                base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=self.limits
+            self._client = tracing.instrument_http_client(
+                httpx.Client(
+                    base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=self.limits
+                )
             )
         return self._client
 
     @property
     def aclient(self) -> httpx.AsyncClient:
         if self._aclient is None:
-            self._aclient = httpx.AsyncClient(
-                base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=self.limits
+            self._aclient = tracing.instrument_http_client(
+                httpx.AsyncClient(
+                    base_url=self.base_url, headers=self.headers, timeout=self.timeout, limits=self.limits
+                )
             )
         return self._aclient
 

@@ -37,11 +37,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
+    from enclave import tracing
     from services.embedder.app import create_app
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    tracing.configure_tracing("embedder")  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
     uvicorn.run(
         create_app(settings),
         host=settings.host,

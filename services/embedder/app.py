@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from enclave import tracing
 from services.embedder import errors
 from services.embedder.config import EmbedderSettings
 from services.embedder.metrics import Metrics
@@ -56,4 +57,5 @@ def create_app(settings: EmbedderSettings | None = None) -> FastAPI:
     app.middleware("http")(_authorize_and_count)
     for module in (embeddings, ranking, models, health):
         app.include_router(module.router)
+    tracing.instrument_app(app)  # continues the caller's trace (traceparent) when tracing is on
     return app
