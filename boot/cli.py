@@ -1,4 +1,5 @@
-"""The `enclave` command: serve (embedded), gateway, worker, beat, migrate, admin, audit, models."""
+"""The `enclave` command: serve (embedded), gateway, worker, beat, migrate, admin, audit, ingest, ask,
+models."""
 
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not settings.broker_url:
         print("enclave worker needs ENCLAVE_BROKER_URL (e.g. redis://localhost:6379/0).", file=sys.stderr)
         return 2
+    from boot.worker_metrics import multiprocess_env
+
+    env = multiprocess_env(settings.worker_metrics_port)
+    if env is not None:  # prometheus_client picks its multiprocess mode at import: start afresh
+        os.execve(sys.executable, [sys.executable, "-m", "boot.cli", *sys.argv[1:]], env)
     from boot.worker import app
     from enclave.catalog.db import migrate
 
@@ -182,12 +188,26 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--tenant", help="only this tenant's chain ('' is the chain of unknown callers)")
     v.set_defaults(fn=cmd_audit_verify)
 
+    _add_client_commands(sub)
+
     m = sub.add_parser("models", help="model files for air-gapped sites")
     msub = m.add_subparsers(dest="models_cmd", required=True)
     pull = msub.add_parser("pull", help="download the configured models into a folder")
     pull.add_argument("rest", nargs=argparse.REMAINDER)
     pull.set_defaults(fn=cmd_models_pull)
     return p
+
+
+def _add_client_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands that talk to a running Enclave over HTTP (boot/bulk_ingest.py, boot/ask.py)."""
+    from boot import ask, bulk_ingest
+
+    i = sub.add_parser("ingest", help="load files and folders into a running Enclave, with progress")
+    bulk_ingest.configure(i)
+    i.set_defaults(fn=bulk_ingest.main)
+    q = sub.add_parser("ask", help="ask a running Enclave a question; prints the answer and its sources")
+    ask.configure(q)
+    q.set_defaults(fn=ask.main)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,10 +3,12 @@ Compose healthcheck) reads it. Each worker process builds its runtime on its fir
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
+from boot import worker_metrics
 from boot.assembly import Mode, build_runtime
 from enclave import tracing
 from enclave.settings import Settings, get_settings
@@ -25,8 +27,15 @@ def _start_tracing(**_kwargs: Any) -> None:
 
 
 @worker_process_shutdown.connect
-def _flush_traces(**_kwargs: Any) -> None:
+def _flush_traces(pid: int | None = None, **_kwargs: Any) -> None:
     tracing.shutdown()
+    worker_metrics.process_exited(pid or os.getpid())
+
+
+@worker_init.connect
+def _serve_metrics(**_kwargs: Any) -> None:
+    # In the main process, before the pool forks (ENCLAVE_WORKER_METRICS_PORT; off by default).
+    worker_metrics.serve(get_settings().worker_metrics_port)
 
 
 app = worker_app(get_settings())

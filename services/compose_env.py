@@ -124,6 +124,13 @@ class DeploySettings(BaseSettings):
     )
     llamacpp_threads: int = _f(0, "cpu profile: llama.cpp threads; 0 = llama.cpp's default.", "Models")
 
+    # --- observability ---
+    otel_exporter_otlp_endpoint: str = _f(
+        "",
+        "OpenTelemetry: OTLP/HTTP collector URL for traces of gateway, workers and embedder; empty = off.",
+        "Observability",
+    )
+
 
 # ENCLAVE_* settings that compose.yaml sets for gateway/worker itself (the value in .env is not used).
 COMPOSE_MANAGED = frozenset(

@@ -125,6 +125,8 @@ app.kubernetes.io/component: {{ .component }}
   value: "1"
 - name: DO_NOT_TRACK
   value: "1"
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .Values.tracing.otlpEndpoint | quote }}
 {{- end -}}
 
 {{/* What every Enclave container mounts: the shared uploads, and writable /tmp and home. */}}
