@@ -43,7 +43,9 @@ print('\n'.join(p['dependencies'] + p['optional-dependencies']['llm']))" > /tmp/
 
 # --- 3. runtime: no compilers, non-root ------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+# poppler-utils renders scanned PDF pages and tesseract-ocr(+eng) reads them (OCR runs in the parser child).
 RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 poppler-utils libgomp1 \
+    tesseract-ocr tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 10001 --create-home --shell /usr/sbin/nologin enclave \
     && mkdir -p /data /models && chown enclave:enclave /data /models

@@ -1,7 +1,9 @@
 """Parsing with `unstructured`: file → blocks of text with page numbers, in bounded windows.
 
-Large PDFs are read a window of pages at a time, so memory stays flat however long the file is. Every
-failure becomes a DocumentError whose message tells the user what is wrong and what to do.
+Large PDFs are read a window of pages at a time, so memory stays flat however long the file is. Pages
+without a text layer, and images, are read with OCR (ingest/ocr.py); tables keep their rows
+(ingest/tables.py).
+Every failure becomes a DocumentError whose message tells the user what is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +22,28 @@ from pathlib import Path
 from enclave.documents.formats import RECORD_MEDIA_TYPE
 from ingest.chunk import Block
 from ingest.guards import DocumentError, GuardLimits, check_before_parsing
+from ingest.ocr import (
+    MIN_TEXT_CHARS,
+    OcrOptions,
+    image_frames,
+    nothing_found,
+    ocr_image,
+    ocr_pdf_pages,
+    over_budget,
+    pages_with_images,
+    scanned_pages,
+)
+from ingest.tables import parse_html_table
 
-__all__ = ["DocumentError", "GuardLimits", "Window", "explain", "open_document", "pdf_page_count"]
+__all__ = [
+    "DocumentError",
+    "GuardLimits",
+    "OcrOptions",
+    "Window",
+    "explain",
+    "open_document",
+    "pdf_page_count",
+]
 log = logging.getLogger(__name__)
 PDF_WINDOW_PAGES = 20
 # Control characters other than tab, newlines and form feed: NULs in a text file are dropped, not indexed.
@@ -60,13 +83,14 @@ def _to_blocks(elements, page_offset: int = 0) -> list[Block]:  # type: ignore[n
         if not text:
             continue
         page = getattr(el.metadata, "page_number", None)
-        out.append(
-            Block(
-                text=text,
-                page=(page + page_offset) if page is not None else None,
-                is_title=getattr(el, "category", "") == "Title" and len(text) < 200,
-            )
-        )
+        page = (page + page_offset) if page is not None else None
+        category = getattr(el, "category", "")
+        html = getattr(el.metadata, "text_as_html", None) if category == "Table" else None
+        table = parse_html_table(html) if html else None
+        if table is not None and table.rows:
+            out.append(Block(text=table.markdown(), page=page, table=table))
+            continue
+        out.append(Block(text=text, page=page, is_title=category == "Title" and len(text) < 200))
     return out
 
 
@@ -115,30 +139,69 @@ def pdf_page_count(path: Path, max_pages: int | None = None) -> int:
         ) from exc
 
 
-def _pdf_windows(path: Path, pages: int) -> Iterator[Window]:
+def _window_elements(path: Path, pages: int, start: int, end: int) -> list:  # type: ignore[type-arg]
+    """The fast (text layer) path over pages start+1..end."""
     import pikepdf
     from unstructured.partition.pdf import partition_pdf
 
+    if pages <= PDF_WINDOW_PAGES:
+        return partition_pdf(filename=str(path), strategy="fast", languages=["eng"])
+    # qpdf (pikepdf) copes with structures pypdf refuses, e.g. very large arrays in SEC filings.
+    with pikepdf.open(path) as src, pikepdf.new() as dst:
+        with warnings.catch_warnings():  # links and forms do not matter for text extraction
+            warnings.simplefilter("ignore")
+            dst.pages.extend(src.pages[start:end])
+        fd, name = tempfile.mkstemp(suffix=".pdf")
+        os.close(fd)
+        dst.save(name)
+    try:
+        return partition_pdf(filename=name, strategy="fast", languages=["eng"])
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _scans_among(path: Path, blocks: list[Block], start: int, end: int) -> list[int]:
+    """Pages start+1..end that the text layer left (almost) empty and that hold a picture: scans."""
+    chars: Counter[int | None] = Counter()
+    for b in blocks:
+        chars[b.page] += len(b.text)
+    low = [p for p in range(start + 1, end + 1) if chars[p] < MIN_TEXT_CHARS]
+    return pages_with_images(path, low) if low else []
+
+
+def _with_ocr(path: Path, blocks: list[Block], scans: list[int], ocr: OcrOptions) -> list[Block]:
+    """The window's blocks with the scanned pages' text layer (a stamp at most) replaced by their OCR."""
+    read = {page: _to_blocks(elements) for page, elements in ocr_pdf_pages(path, scans, ocr)}
+    kept = [b for b in blocks if not read.get(b.page)]  # where OCR found nothing, the little text stays
+    return sorted(kept + [b for bs in read.values() for b in bs], key=lambda b: b.page or 0)
+
+
+def _pdf_windows(path: Path, pages: int, ocr: OcrOptions) -> Iterator[Window]:
+    """Per page: the text layer where there is one, OCR where a page is a picture (ingest/ocr.py)."""
+    by_ocr, found = 0, False
     for start in range(0, pages, PDF_WINDOW_PAGES):
         end = min(pages, start + PDF_WINDOW_PAGES)
-        if pages <= PDF_WINDOW_PAGES:
-            part, cleanup = path, False
-        else:
-            # qpdf (pikepdf) copes with structures pypdf refuses, e.g. very large arrays in SEC filings.
-            with pikepdf.open(path) as src, pikepdf.new() as dst:
-                with warnings.catch_warnings():  # links and forms do not matter for text extraction
-                    warnings.simplefilter("ignore")
-                    dst.pages.extend(src.pages[start:end])
-                fd, name = tempfile.mkstemp(suffix=".pdf")
-                os.close(fd)
-                dst.save(name)
-            part, cleanup = Path(name), True
-        try:
-            elements = partition_pdf(filename=str(part), strategy="fast", languages=["eng"])
-            yield Window(_to_blocks(elements, page_offset=start), end / pages)
-        finally:
-            if cleanup:
-                part.unlink(missing_ok=True)
+        blocks = _to_blocks(_window_elements(path, pages, start, end), page_offset=start)
+        scans = _scans_among(path, blocks, start, end)
+        if scans:
+            by_ocr += len(scans)
+            if by_ocr > ocr.max_pages:
+                raise over_budget(by_ocr, ocr, "PDF")
+            blocks = _with_ocr(path, blocks, scans, ocr)
+        found = found or bool(blocks)
+        yield Window(blocks, end / pages)
+    if by_ocr and not found:
+        raise nothing_found(f"this PDF's {by_ocr:,} scanned pages", ocr)
+
+
+def _image_windows(path: Path, media_type: str, ocr: OcrOptions, frames: int) -> Iterator[Window]:
+    found = False
+    for page, elements in ocr_image(path, ocr):
+        blocks = _to_blocks(elements)
+        found = found or bool(blocks)
+        yield Window(blocks, page / frames)
+    if not found:
+        raise nothing_found(f"this image ({media_type.split('/', 1)[1].upper()})", ocr)
 
 
 _WIDE_BOMS = {
@@ -184,26 +247,30 @@ def _too_many_pages(pages: int, max_pages: int, verb: str = "has") -> str:
 
 
 def open_document(
-    path: Path, media_type: str, max_pages: int, *, limits: GuardLimits | None = None
+    path: Path,
+    media_type: str,
+    max_pages: int,
+    *,
+    limits: GuardLimits | None = None,
+    ocr: OcrOptions | None = None,
 ) -> tuple[int | None, Iterator[Window]]:
     """Check what can be checked up front; return the page count and an iterator of windows. The guards
-    (ingest/guards.py) run first, with `limits` or, without them, the settings' limits."""
+    (ingest/guards.py) run first, with `limits` or, without them, the settings' limits; OCR reads with
+    `ocr` or the settings' ENCLAVE_OCR_*."""
     if media_type == RECORD_MEDIA_TYPE:  # JSON that Enclave itself wrote from a validated request
         return None, _record_windows(path)
-    if limits is None:
+    if limits is None or ocr is None:
         from enclave.settings import get_settings
 
-        limits = GuardLimits.from_settings(get_settings())
+        limits = limits or GuardLimits.from_settings(get_settings())
+        ocr = ocr or OcrOptions.from_settings(get_settings())
     check_before_parsing(path, media_type, limits)
     _configure_unstructured()
     if path.stat().st_size == 0:
         raise DocumentError("The file is empty (0 bytes). Upload the document's content.")
     if media_type.startswith("image/"):
-        kind = media_type.split("/", 1)[1].upper()
-        raise DocumentError(
-            f"This is an image ({kind}) with no text layer. Reading text from images needs OCR, which is not "
-            "installed on this Enclave; upload a PDF or document with selectable text instead."
-        )
+        frames = image_frames(path)
+        return frames, _image_windows(path, media_type, ocr, frames)
     if media_type == "application/x-encrypted-office":
         raise DocumentError(
             "The Office document is password-protected (encrypted). Remove the password and upload again."
@@ -217,7 +284,9 @@ def open_document(
         pages = pdf_page_count(path, max_pages)
         if pages > max_pages:
             raise DocumentError(_too_many_pages(pages, max_pages))
-        return pages, _pdf_windows(path, pages)
+        if (scans := scanned_pages(path)) > ocr.max_pages:
+            raise over_budget(scans, ocr, "PDF")
+        return pages, _pdf_windows(path, pages, ocr)
     return None, _other_windows(path, media_type)
 
 

@@ -29,13 +29,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from ingest.guards import GuardLimits
-from ingest.parse import DocumentError, Window, explain, open_document
+from ingest.parse import DocumentError, OcrOptions, Window, explain, open_document
 
 POLL_S = 0.2
 STARTUP_S = 120
@@ -48,6 +48,7 @@ class ParseLimits:
     timeout_s: float
     max_pages: int
     guards: GuardLimits
+    ocr: OcrOptions = field(default_factory=OcrOptions)  # Tesseract runs in the child, under these limits
 
 
 class ParseLimitExceeded(DocumentError):
@@ -88,7 +89,9 @@ def _child(conn: Connection) -> None:
         limit_as = limits.max_memory_mb * AS_FACTOR * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit_as, resource.RLIM_INFINITY))
         try:
-            pages, windows = open_document(Path(path), media_type, limits.max_pages, limits=limits.guards)
+            pages, windows = open_document(
+                Path(path), media_type, limits.max_pages, limits=limits.guards, ocr=limits.ocr
+            )
             conn.send(("pages", pages))
             for window in windows:
                 conn.send(("window", window))

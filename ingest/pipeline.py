@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+from enclave import tracing
 from enclave.catalog.tables import Document
 from enclave.documents.formats import RECORD_MEDIA_TYPE
 from enclave.documents.lifecycle import Retired, Status
@@ -30,14 +31,14 @@ from ingest.indexing import (
     upsert_summaries,
 )
 from ingest.lease import LeaseKeeper
-from ingest.parse import DocumentError, Window, explain, open_document
+from ingest.parse import DocumentError, OcrOptions, Window, explain, open_document
 from ingest.parser_pool import ParseLimits, ParserCrashed, shared_pool
 from ingest.retry import TIME_LIMITS, TimeLimitExceeded, Transient, is_transient
 
 log = logging.getLogger(__name__)
 NO_TEXT = (
-    "No text was found in the document. It may be empty, contain only images (OCR is not installed "
-    "here), or only whitespace."
+    "No text was found in the document. It may be empty, hold only whitespace, or only pictures without "
+    "words (scanned pages and images are read with OCR)."
 )
 
 
@@ -81,7 +82,11 @@ def _parse(rt: Runtime, doc: Document) -> tuple[int | None, Iterator[Window]]:
     if doc.media_type == RECORD_MEDIA_TYPE:
         return open_document(path, doc.media_type, st.max_pages, limits=GuardLimits.from_settings(st))
     limits = ParseLimits(
-        st.parse_max_memory_mb, st.parse_timeout_s, st.max_pages, GuardLimits.from_settings(st)
+        st.parse_max_memory_mb,
+        st.parse_timeout_s,
+        st.max_pages,
+        GuardLimits.from_settings(st),
+        OcrOptions.from_settings(st),
     )
     return shared_pool(st.parse_concurrency).parse(path, doc.media_type, limits)
 
@@ -91,11 +96,14 @@ def _index_windows(rt: Runtime, doc: Document, indexer: Indexer, deadline: _Dead
     document was deleted meanwhile."""
     chunker = _chunker(rt)
     t0 = time.perf_counter()
-    pages, windows = _parse(rt, doc)
-    for window in windows:
+    with tracing.span("parse", **{"enclave.media_type": doc.media_type}):  # the child's first answer
+        pages, windows = _parse(rt, doc)
+    for window in tracing.spanned_steps("parse", windows):  # each window the child sends
         INGEST_STAGE.labels("parse").observe(time.perf_counter() - t0)
         deadline.check()
-        for chunk in chunker.chunks(window.blocks):
+        with tracing.span("chunk"):
+            chunks = list(chunker.chunks(window.blocks))
+        for chunk in chunks:
             indexer.add(chunk)
             deadline.check()
         indexer.flush()
@@ -148,6 +156,7 @@ def _ready(rt: Runtime, doc: Document, chunks: int, pages: int | None) -> Outcom
         rt.index.delete_document(doc.tenant_id, doc.id)  # deleted while it was being indexed
         return Outcome("deleted")
     INGEST_OUTCOMES.labels("ready").inc()
+    log.info("document %s ready: %d chunks", doc.id, chunks)
     if doc.supersedes:
         retire_superseded(rt, doc)
     return Outcome("ready", chunks=chunks)
@@ -180,14 +189,15 @@ def process_records(rt: Runtime, document_ids: list[str]) -> BatchOutcome:
     work: list[Batch] = []
     try:
         t0 = time.perf_counter()
-        for doc in group.claimed:
-            if doc.attempts > 1:  # a retry starts clean
-                rt.index.delete_document(doc.tenant_id, doc.id)
-            parsed = _parse_record(rt, doc, chunker)
-            if isinstance(parsed, str):
-                outcomes[doc.id] = fail(rt, doc, parsed)
-            else:
-                work.append(Batch(doc, parsed, 0, DocumentSummary()))
+        with tracing.span("parse", **{"enclave.records": len(group.claimed)}):
+            for doc in group.claimed:
+                if doc.attempts > 1:  # a retry starts clean
+                    rt.index.delete_document(doc.tenant_id, doc.id)
+                parsed = _parse_record(rt, doc, chunker)
+                if isinstance(parsed, str):
+                    outcomes[doc.id] = fail(rt, doc, parsed)
+                else:
+                    work.append(Batch(doc, parsed, 0, DocumentSummary()))
         INGEST_STAGE.labels("parse").observe(time.perf_counter() - t0)
         if work:
             embed_and_upsert(rt, work)
