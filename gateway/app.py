@@ -9,11 +9,12 @@ from fastapi import FastAPI, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from enclave import tracing
 from enclave.metrics import REQUEST_LATENCY, StateCollector, register_state
 from enclave.runtime import Runtime
-from gateway import errors
+from gateway import errors, mcp_server
 from gateway.body_guard import BodyGuard
-from gateway.routers import admin, audit, chat, conversations, documents, health, search, users
+from gateway.routers import admin, audit, auth, chat, conversations, documents, health, search, users
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The UI loads nothing from other hosts (air-gapped sites) and may not be framed.
@@ -62,13 +63,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for module in (health, admin, users, documents, search, chat, conversations, audit):
+    for module in (health, admin, auth, users, documents, search, chat, conversations, audit):
         app.include_router(module.router)
 
     register_state(StateCollector(runtime.documents_by_status, lambda: runtime.queue.depth()))
 
     app.add_middleware(BodyGuard, runtime=lambda: runtime)  # inner: auth and size before any body is read
     app.add_middleware(LatencyMiddleware)
+    tracing.instrument_app(app)  # a server span per request when tracing is on (outermost)
+    mcp_server.install(app, runtime)  # /mcp, before the web UI's catch-all route
     _mount_web(app)
     return app
 
