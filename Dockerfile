@@ -58,6 +58,7 @@ COPY gateway/ gateway/
 COPY ingest/ ingest/
 COPY services/ services/
 COPY boot/ boot/
+COPY enclave_client/ enclave_client/
 COPY --from=web /src/gateway/static/ gateway/static/
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --no-cache-dir . && rm -rf build *.egg-info
 ENV PATH=/opt/venv/bin:$PATH \
