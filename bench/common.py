@@ -27,9 +27,10 @@ class Doc:
     text: str
 
 
-def load_corpus(limit: int | None = None) -> list[Doc]:
+def load_corpus(limit: int | None = None, root: Path = SCIFACT) -> list[Doc]:
+    """A BEIR-format corpus (`corpus.jsonl`); SciFact unless `root` names another BEIR folder."""
     out = []
-    with (SCIFACT / "corpus.jsonl").open() as f:
+    with (root / "corpus.jsonl").open() as f:
         for line in f:
             d = json.loads(line)
             out.append(Doc(str(d["_id"]), d.get("title", ""), d.get("text", "")))
@@ -38,15 +39,16 @@ def load_corpus(limit: int | None = None) -> list[Doc]:
     return out
 
 
-def load_queries(split: str) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+def load_queries(split: str, root: Path = SCIFACT) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """The queries judged in `qrels/{split}.tsv` of a BEIR folder, and their graded judgements."""
     qrels: dict[str, dict[str, int]] = {}
-    with (SCIFACT / "qrels" / f"{split}.tsv").open() as f:
+    with (root / "qrels" / f"{split}.tsv").open() as f:
         next(f)
         for line in f:
             qid, did, score = line.rstrip("\n").split("\t")
             qrels.setdefault(qid, {})[did] = int(score)
     queries = {}
-    with (SCIFACT / "queries.jsonl").open() as f:
+    with (root / "queries.jsonl").open() as f:
         for line in f:
             q = json.loads(line)
             if str(q["_id"]) in qrels:
@@ -86,25 +88,32 @@ def admin_key(http: Any, data_dir: Path) -> str:
     return key
 
 
-def ingest_corpus(http: Any, key: str, docs: list[Doc], timeout: float = 3600) -> float:
+def ingest_corpus(
+    http: Any, key: str, docs: list[Doc], timeout: float = 3600, collection: str = "scifact"
+) -> float:
     """Uploads every doc as one JSON record (bulk requests of 250) and waits until all are ready; returns
     the wall time."""
     h = {"Authorization": f"Bearer {key}"}
     t0 = time.perf_counter()
     for i in range(0, len(docs), 250):
         records = [
-            {"title": d.title, "text": d.text, "external_id": d.id, "collection": "scifact"}
+            {"title": d.title, "text": d.text, "external_id": d.id, "collection": collection}
             for d in docs[i : i + 250]
         ]
         http.post("/v1/documents/text", headers=h, json=records).raise_for_status()
     while time.perf_counter() - t0 < timeout:
-        page = http.get(
-            "/v1/documents", headers=h, params={"collection": "scifact", "status": "ready", "limit": 1}
-        ).json()
         failed = http.get("/v1/documents", headers=h, params={"status": "failed", "limit": 5}).json()
         if failed["total"]:
             raise RuntimeError(f"ingestion failures: {failed['documents']}")
-        if page["total"] >= len(docs):
+        # Done when nothing of the collection waits: a record whose content is already stored is not a new
+        # document (a corpus may hold duplicates), so counting ready documents could wait forever.
+        waiting = sum(
+            http.get(
+                "/v1/documents", headers=h, params={"collection": collection, "status": st, "limit": 1}
+            ).json()["total"]
+            for st in ("queued", "processing")
+        )
+        if not waiting:
             return time.perf_counter() - t0
         time.sleep(0.25)
     raise TimeoutError("ingestion did not finish")
@@ -112,11 +121,17 @@ def ingest_corpus(http: Any, key: str, docs: list[Doc], timeout: float = 3600) -
 
 def ensure_scifact_index(data_dir: Path, limit: int | None = None) -> str:
     """Builds (once) an embedded SciFact index under data_dir; returns the tenant admin key."""
-    done = data_dir / "scifact.done"
+    return ensure_beir_index(data_dir, SCIFACT, "scifact", limit)
+
+
+def ensure_beir_index(data_dir: Path, root: Path, collection: str, limit: int | None = None) -> str:
+    """Builds (once) an embedded index of the BEIR corpus in `root` under data_dir, as collection
+    `collection`; returns the tenant admin key."""
+    done = data_dir / f"{collection}.done"
     with embedded_api(data_dir) as (http, _rt):
         key = admin_key(http, data_dir)
         if not done.exists():
-            secs = ingest_corpus(http, key, load_corpus(limit))
+            secs = ingest_corpus(http, key, load_corpus(limit, root), collection=collection)
             done.write_text(f"{secs:.1f}\n")
     return key
 
@@ -125,3 +140,32 @@ def percentile(values: list[float], p: float) -> float:
     s = sorted(values)
     k = min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))
     return s[k]
+
+
+CACHE = Path.home() / ".cache" / "enclave" / "bench"  # cached retriever lists (bench/fusion_tuning.py)
+
+
+@dataclass(frozen=True)
+class BeirSet:
+    """A BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) and where its index lives."""
+
+    name: str
+    root: Path
+    data_dir: Path
+
+    @property
+    def collection(self) -> str:
+        return self.name
+
+    def ensure_index(self) -> str:
+        return ensure_beir_index(self.data_dir, self.root, self.collection)
+
+
+def beir_set(root: Path) -> BeirSet:
+    """SciFact keeps the index the other benchmarks use; any other folder gets one of its own."""
+    name = root.resolve().name
+    return BeirSet(name, root, Path(f"/tmp/enclave-bench-{name}"))
+
+
+def default_sets() -> list[BeirSet]:
+    return [beir_set(SCIFACT), beir_set(DATA / "beir" / "msmarco-subset")]

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,6 +49,63 @@ def f1(pred: str, ref: str) -> float:
     return 2 * prec * rec / (prec + rec)
 
 
+def ingest_sec(http: Any, h: dict[str, str], data_dir: Path) -> None:
+    """Uploads the 20 filings once (a marker file remembers) and waits until each is ready or failed."""
+    if (data_dir / "sec.done").exists():
+        return
+    t0 = time.perf_counter()
+    for pdf in sorted((QA / "docs").glob("*.pdf")):
+        r = http.post(
+            "/v1/documents",
+            headers=h,
+            files=[("files", (pdf.name, pdf.read_bytes()))],
+            data={"collection": "sec"},
+        )
+        r.raise_for_status()
+    while True:
+        page = http.get("/v1/documents", headers=h, params={"collection": "sec", "limit": 50}).json()
+        if all(d["status"] in ("ready", "failed") for d in page["documents"]):
+            break
+        time.sleep(1)
+    (data_dir / "sec.done").write_text(f"{time.perf_counter() - t0:.1f}\n")
+
+
+def context_recall(
+    http: Any, h: dict[str, str], questions: list[dict[str, str]], fusion: str | None = None
+) -> dict[str, dict[str, float]]:
+    """Recall@5/@10 of a gold source file among the documents of the top chunks, overall and by type."""
+    by_type: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for q in questions:
+        body: dict[str, Any] = {"query": q["Question"], "collection": "sec", "top_k": 10}
+        if fusion:
+            body["fusion"] = fusion
+        r = http.post("/v1/search", headers=h, json=body)
+        r.raise_for_status()
+        files = [hit["filename"] for hit in r.json()["results"]]
+        hit5 = any(gold(f, q["Source Docs"]) for f in files[:5])
+        hit10 = any(gold(f, q["Source Docs"]) for f in files[:10])
+        by_type[q["Question Type"]].append((hit5, hit10))
+        by_type["overall"].append((hit5, hit10))
+    return {
+        t: {
+            "n": len(v),
+            "recall@5": round(sum(a for a, _ in v) / len(v), 3),
+            "recall@10": round(sum(b for _, b in v) / len(v), 3),
+        }
+        for t, v in by_type.items()
+    }
+
+
+def sec_context_recall(data_dir: Path, fusions: tuple[str, ...]) -> dict[str, dict[str, dict[str, float]]]:
+    """Context recall for each fusion on one embedded Enclave under data_dir (ingesting the filings the
+    first time)."""
+    with embedded_api(data_dir) as (http, _rt):
+        h = {"Authorization": f"Bearer {admin_key(http, data_dir)}"}
+        ingest_sec(http, h, data_dir)
+        questions = load_questions()
+        return {f: context_recall(http, h, questions, f) for f in fusions}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", type=Path, default=Path("/tmp/enclave-bench-sec"))
@@ -55,47 +113,15 @@ def main() -> int:
     ap.add_argument(
         "--document-weight", type=float, default=None, help="override ENCLAVE_SEARCH_DOCUMENT_WEIGHT"
     )
+    ap.add_argument("--fusion", default=None, help="dense | sparse | rrf | adaptive (default: the setting)")
     args = ap.parse_args()
     questions = load_questions()
     overrides = {} if args.document_weight is None else {"search_document_weight": args.document_weight}
     with embedded_api(args.data_dir, **overrides) as (http, rt):
         key = admin_key(http, args.data_dir)
         h = {"Authorization": f"Bearer {key}"}
-        t0 = time.perf_counter()
-        if not (args.data_dir / "sec.done").exists():
-            for pdf in sorted((QA / "docs").glob("*.pdf")):
-                r = http.post(
-                    "/v1/documents",
-                    headers=h,
-                    files=[("files", (pdf.name, pdf.read_bytes()))],
-                    data={"collection": "sec"},
-                )
-                r.raise_for_status()
-            while True:
-                page = http.get("/v1/documents", headers=h, params={"collection": "sec", "limit": 50}).json()
-                if all(d["status"] in ("ready", "failed") for d in page["documents"]):
-                    break
-                time.sleep(1)
-            (args.data_dir / "sec.done").write_text(f"{time.perf_counter() - t0:.1f}\n")
-        by_type: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
-        for q in questions:
-            r = http.post(
-                "/v1/search", headers=h, json={"query": q["Question"], "collection": "sec", "top_k": 10}
-            )
-            r.raise_for_status()
-            files = [hit["filename"] for hit in r.json()["results"]]
-            hit5 = any(gold(f, q["Source Docs"]) for f in files[:5])
-            hit10 = any(gold(f, q["Source Docs"]) for f in files[:10])
-            by_type[q["Question Type"]].append((hit5, hit10))
-            by_type["overall"].append((hit5, hit10))
-        recall = {
-            t: {
-                "n": len(v),
-                "recall@5": round(sum(a for a, _ in v) / len(v), 3),
-                "recall@10": round(sum(b for _, b in v) / len(v), 3),
-            }
-            for t, v in by_type.items()
-        }
+        ingest_sec(http, h, args.data_dir)
+        recall = context_recall(http, h, questions, args.fusion)
         answers = []
         for q in questions[: args.answers]:
             t1 = time.perf_counter()
@@ -124,6 +150,7 @@ def main() -> int:
     ok = [a for a in answers if "f1" in a]
     out = {
         "document_weight": rt.settings.search_document_weight,
+        "fusion": args.fusion or rt.settings.search_fusion,
         "context_recall": recall,
         "answers": {
             "n": len(answers),

@@ -29,6 +29,11 @@ SEARCH_STAGE = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
 INGEST_OUTCOMES = Counter("enclave_ingest_documents_total", "Finished ingestion attempts.", ["outcome"])
+TIME_TO_FIRST_TOKEN = Histogram(
+    "enclave_chat_time_to_first_token_seconds",
+    "Streamed answers: time from the grounded prompt being ready to the first answer text sent.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30),
+)
 
 
 class StateCollector(Collector):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,22 @@ class Settings(BaseSettings):
     qdrant_api_key: SecretStr | None = Field(None, description="Qdrant API key.")
     qdrant_path: str = Field("", description="qdrant-client local mode path (tests, ':memory:').")
     collection: str = Field("enclave_chunks", description="The one Qdrant collection.")
+    # A Qdrant cluster (distributed mode): how collections are created and how writes are acknowledged.
+    qdrant_shards: int = Field(1, ge=1, description="Qdrant server: shards of each new collection.")
+    qdrant_replicas: int = Field(
+        1, ge=1, description="Qdrant server: copies of each shard (replication factor) of a new collection."
+    )
+    qdrant_write_consistency: int = Field(
+        1,
+        ge=1,
+        description="Qdrant server: replicas that must acknowledge a write or delete before it returns; "
+        "equal to ENCLAVE_QDRANT_REPLICAS, a deleted document is gone from every replica on return.",
+    )
+    qdrant_write_ordering: str = Field(
+        "medium",
+        pattern="^(weak|medium|strong)$",
+        description="Qdrant server: ordering of writes across replicas: weak | medium | strong.",
+    )
 
     # --- models ----------------------------------------------------------------------------------
     embedder_url: str = Field("", description="OpenAI-compatible embeddings base URL; empty = in-process.")
@@ -82,6 +99,14 @@ class Settings(BaseSettings):
         10000, description="Office/OpenDocument/EPUB files with more parts (zip members) are refused."
     )
     json_max_depth: int = Field(100, description="JSON nested deeper than this fails with a reason.")
+    # OCR (Tesseract) reads images and PDF pages without a text layer, in the parser child process.
+    ocr_languages: str = Field(
+        "eng",
+        description="Tesseract languages joined by '+', e.g. eng+kor; each needs tesseract-ocr-<lang>.",
+    )
+    ocr_max_pages: int = Field(
+        50, description="Pages of one document read with OCR at most; a document needing more fails."
+    )
     chunk_chars: int = Field(1500, description="Target chunk size in characters.")
     chunk_overlap: int = Field(150, description="Overlap between consecutive chunks.")
     chunk_min_chars: int = Field(
@@ -102,6 +127,11 @@ class Settings(BaseSettings):
     search_document_weight: float = Field(
         1.0, description="Weight of a chunk's document-level rank in its score (0 = chunks alone)."
     )
+    search_fusion: Literal["adaptive", "rrf", "dense", "sparse"] = Field(
+        "adaptive",
+        description="How dense and BM25 results are fused: adaptive (per-query weights, "
+        "enclave/search/fusion.py) | rrf (equal-weight reciprocal rank fusion) | dense | sparse (one alone).",
+    )
 
     # --- answering ---------------------------------------------------------------------------------
     answer_min_score: float = Field(
@@ -117,11 +147,44 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Listen address of `enclave serve`.")
     port: int = Field(8000, description="Listen port of `enclave serve`.")
     log_level: str = Field("INFO", description="Python log level.")
+    worker_metrics_port: int = Field(
+        0,
+        description="Port on which `enclave worker` serves the Prometheus metrics of all its processes "
+        "(ingestion outcomes, stage durations); 0: none.",
+    )
     trusted_proxies: str = Field(
         "",
         description="Reverse proxies whose X-Forwarded-For names the client in the audit log "
         "(comma-separated addresses or CIDR networks); empty: the connection's peer is the client.",
     )
+
+    # --- OIDC single sign-on (docs/ACCESS.md, "OIDC single sign-on"); off while the issuer is empty ----
+    oidc_issuer: str = Field(
+        "", description="Issuer URL of the organisation's OpenID provider; empty: API keys only."
+    )
+    oidc_client_id: str = Field("", description="Client id of the web UI at the issuer.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="Client secret, if the issuer treats the web UI as a confidential client."
+    )
+    oidc_audience: str = Field(
+        "", description="The `aud` a token must carry; empty: the client id (the ID token's audience)."
+    )
+    oidc_jwks_url: str = Field("", description="JWKS URL; empty: `jwks_uri` from the issuer's discovery.")
+    oidc_scopes: str = Field("openid profile email", description="Scopes the web UI asks for.")
+    oidc_tenant_claim: str = Field("tenant", description="Claim naming the tenant (its name or id).")
+    oidc_groups_claim: str = Field("groups", description="Claim listing the user's group names.")
+    oidc_role_claim: str = Field("role", description="Claim with the user's role (admin, member, reader).")
+    oidc_default_role: str = Field("member", description="Role of a user whose token names none.")
+    oidc_max_role: str = Field(
+        "admin", description="The highest role a token may grant; `member` keeps admin rights to keys."
+    )
+
+    @field_validator("oidc_default_role", "oidc_max_role")
+    @classmethod
+    def _is_role(cls, value: str) -> str:
+        if value not in ("admin", "member", "reader"):
+            raise ValueError(f"an OIDC role must be admin, member or reader; got {value!r}")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -181,6 +181,8 @@ class SearchIn(BaseModel):
     query: str = Field(min_length=1, max_length=4000)
     collection: str | None = None
     top_k: int = Field(10, ge=1, le=200)
+    # The fusion for this query (default: ENCLAVE_SEARCH_FUSION); the evaluation compares them on one index.
+    fusion: Literal["adaptive", "rrf", "dense", "sparse"] | None = None
 
 
 class SearchOut(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from enclave import tracing
 from enclave.audit.events import ANSWER, Outcome
 from enclave.audit.service import AuditLog
 from enclave.chat.citations import CitationFilter, cited_indices, strip_invalid
@@ -19,6 +20,7 @@ from enclave.chat.rewrite import standalone_query
 from enclave.chat.tokens import TokenCounter
 from enclave.errors import Invalid
 from enclave.inference.errors import ModelRequestError, ModelUnavailable
+from enclave.metrics import TIME_TO_FIRST_TOKEN
 from enclave.search.service import SearchService
 from enclave.settings import Settings
 from enclave.tenancy.principal import Principal
@@ -112,7 +114,8 @@ class AnswerService:
         k = top_k * 4 if self._ranker else top_k
         results = self.search.retrieve(principal, query, collection, top_k=k, with_relevance=True)
         if self._ranker and results:
-            order = self._ranker().rank(query, [r.text for r in results])
+            with tracing.span("rerank"):
+                order = self._ranker().rank(query, [r.text for r in results])
             results = [results[i] for i, _ in order][:top_k]
         relevant = [r for r in results if (r.relevance or 0.0) >= self.settings.answer_min_score]
         sources = [
@@ -131,7 +134,8 @@ class AnswerService:
         if not prep.covered:
             return NOT_COVERED, {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         try:
-            out = await self.llm.acomplete(prep.messages, **params)
+            with tracing.span("llm"):
+                out = await self.llm.acomplete(prep.messages, **params)
         except Exception as exc:
             self.unfinished(prep, "", *_failure(exc))
             raise
@@ -146,12 +150,14 @@ class AnswerService:
         filt = CitationFilter(len(prep.sources))
         sent = ""
         try:
-            async for chunk in self.llm.astream(prep.messages, **params):
+            async for chunk in tracing.spanned_stream("llm", self.llm.astream(prep.messages, **params)):
                 choices = chunk.get("choices") or []
                 delta = (choices[0].get("delta") or {}).get("content") if choices else None
                 if delta:
                     text = filt.feed(delta)
                     if text:
+                        if not sent:
+                            TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - prep.started)
                         sent += text
                         yield text
         except Exception as exc:  # before the first piece or mid-stream; a client that left is not this

@@ -81,6 +81,26 @@ class VectorIndex(Protocol):
         fields: list[str] | None = None,  # payload fields to return (None: all)
     ) -> list[Hit]: ...
 
+    def ranked_lists(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        access: AccessFilter,
+        candidates: int,
+        with_dense: bool = False,
+        level: str = CHUNKS,
+        fields: list[str] | None = None,
+    ) -> dict[str, list[Hit]]:
+        """Each retriever's own candidates with its raw scores (cosine, BM25), keyed by vector name
+        (DENSE, SPARSE; no SPARSE list for a query without terms), every one under the access filter: what
+        a fusion outside the engine (enclave/search/fusion.py) fuses."""
+        ...
+
+    def points(self, ids: list[str], with_dense: bool = False, level: str = CHUNKS) -> list[Hit]:
+        """The full payload (and the dense vector, when asked) of points a filtered query returned, in the
+        order given; score 0."""
+        ...
+
     def ping(self) -> None: ...
 
     def close(self) -> None: ...

@@ -79,11 +79,22 @@ def edge_query(plan: HybridPlan) -> qe.QueryRequest:
     )
 
 
-def _hit(point: qe.ScoredPoint, with_dense: bool) -> Hit:
+def edge_single(plan: HybridPlan, prefetch: Prefetch) -> qe.QueryRequest:
+    """One retriever's query on its own (its prefetch of the plan, with the plan's access filter)."""
+    return qe.QueryRequest(
+        limit=prefetch.limit,
+        query=qe.Query.Nearest(_edge_vector(prefetch), using=prefetch.using),
+        filter=edge_filter(prefetch.where),
+        with_payload=qe.PayloadSelector.Include(list(plan.fields)) if plan.fields else True,
+        with_vector=[DENSE] if plan.with_dense else False,
+    )
+
+
+def _hit(point: qe.ScoredPoint | qe.Record, with_dense: bool) -> Hit:
     vector = point.vector
     return Hit(
         id=str(point.id),
-        score=float(point.score),
+        score=float(getattr(point, "score", 0.0)),  # a retrieved Record has no score
         payload=dict(point.payload or {}),
         dense=list(vector[DENSE]) if with_dense and isinstance(vector, dict) else None,
     )
@@ -161,6 +172,28 @@ class EdgeIndex:
     ) -> list[Hit]:
         plan = hybrid_plan(dense, sparse, access, limit, candidates, with_dense, fields)
         return [_hit(p, with_dense) for p in self._shard(level).query(edge_query(plan))]
+
+    def ranked_lists(
+        self,
+        dense: list[float],
+        sparse: SparseVector,
+        access: AccessFilter,
+        candidates: int,
+        with_dense: bool = False,
+        level: str = CHUNKS,
+        fields: list[str] | None = None,
+    ) -> dict[str, list[Hit]]:
+        plan = hybrid_plan(dense, sparse, access, candidates, candidates, with_dense, fields)
+        batch = qe.QueryBatchRequest([edge_single(plan, p) for p in plan.prefetches])  # one pass
+        results = self._shard(level).query_batch(batch)
+        return {
+            p.using: [_hit(x, with_dense) for x in r] for p, r in zip(plan.prefetches, results, strict=True)
+        }
+
+    def points(self, ids: list[str], with_dense: bool = False, level: str = CHUNKS) -> list[Hit]:
+        records = self._shard(level).retrieve(list(ids), True, [DENSE] if with_dense else False)
+        by_id = {str(r.id): r for r in records}
+        return [_hit(by_id[i], with_dense) for i in ids if i in by_id]
 
     def ping(self) -> None:
         self._shard()

@@ -111,11 +111,11 @@ def qdrant_prefetches(plan: HybridPlan) -> list[models.Prefetch]:
     ]
 
 
-def _hit(point: models.ScoredPoint, with_dense: bool) -> Hit:
+def _hit(point: models.ScoredPoint | models.Record, with_dense: bool) -> Hit:
     vector = point.vector
     return Hit(
         id=str(point.id),
-        score=float(point.score),
+        score=float(getattr(point, "score", 0.0)),  # a retrieved Record has no score
         payload=point.payload or {},
         dense=vector.get(DENSE) if with_dense and isinstance(vector, dict) else None,  # type: ignore[arg-type]
     )
@@ -258,19 +258,31 @@ class QdrantServerIndex:
         fields: list[str] | None = None,
     ) -> dict[str, list[Hit]]:
         plan = hybrid_plan(dense, sparse, access, candidates, candidates, with_dense, fields)
-        lists = {}
-        for p in qdrant_prefetches(plan):
-            res = self.client.query_points(
-                self.collections[level],
+        prefetches = qdrant_prefetches(plan)
+        # Both lists in one round trip, each under the plan's access filter, as in the hybrid query.
+        requests = [
+            models.QueryRequest(
                 query=p.query,
                 using=p.using,
-                query_filter=p.filter,  # the plan's access filter, as in the hybrid query
+                filter=p.filter,
                 limit=p.limit,
                 with_payload=list(plan.fields) if plan.fields else True,
-                with_vectors=[DENSE] if plan.with_dense else False,
+                with_vector=[DENSE] if plan.with_dense else False,
             )
-            lists[p.using] = [_hit(x, with_dense) for x in res.points]
-        return lists
+            for p in prefetches
+        ]
+        results = self.client.query_batch_points(self.collections[level], requests=requests)
+        return {
+            p.using: [_hit(x, with_dense) for x in r.points] for p, r in zip(prefetches, results, strict=True)
+        }
+
+    @unavailable_on_fault
+    def points(self, ids: list[str], with_dense: bool = False, level: str = CHUNKS) -> list[Hit]:
+        records = self.client.retrieve(
+            self.collections[level], ids, with_payload=True, with_vectors=[DENSE] if with_dense else False
+        )
+        by_id = {str(r.id): r for r in records}
+        return [_hit(by_id[i], with_dense) for i in ids if i in by_id]
 
     @unavailable_on_fault
     def ping(self) -> None:

@@ -14,7 +14,9 @@ router = APIRouter(prefix="/v1", tags=["search"])
 @router.post("/search", response_model=SearchOut)
 async def search(body: SearchIn, principal: PrincipalDep, rt: RuntimeDep) -> Response:
     rt.rate_limiter.check(principal.tenant_id)
-    results = await run_in_threadpool(rt.search.search, principal, body.query, body.collection, body.top_k)
+    results = await run_in_threadpool(
+        rt.search.search, principal, body.query, body.collection, body.top_k, body.fusion
+    )
     out = SearchOut(results=results)
     # Serialised once, by the model that built it (the response_model documents the schema).
     return Response(out.model_dump_json(), media_type="application/json")

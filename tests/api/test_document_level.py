@@ -73,11 +73,13 @@ def test_a_passage_from_the_document_the_question_is_about_ranks_higher(tenant: 
     principal = rt.keys.authenticate(tenant.key)
     question = "How did foreign exchange rates affect Acme's net sales?"
 
-    def rank_of_acme_fx(weight: float) -> int:
+    def rank_of_acme_fx(weight: float, fusion: str = "rrf") -> int:
         rt.search.document_weight = weight
+        rt.search.fusion = fusion  # the document level's effect, shown under the engine's RRF
         hits = rt.search.retrieve(principal, question, None, 30)
         return next(i for i, h in enumerate(hits) if h.document_id == acme["id"] and "two percent" in h.text)
 
     plain, aware = rank_of_acme_fx(0.0), rank_of_acme_fx(1.0)
     assert aware < plain, (plain, aware)
     assert aware < 5
+    assert rank_of_acme_fx(1.0, "adaptive") < 5  # the default fusion finds it as well

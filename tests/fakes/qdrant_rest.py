@@ -26,9 +26,18 @@ lock = threading.Lock()
 recorded: list[dict[str, Any]] = []
 
 
+READS = ("/points/query", "/points/query/batch", "/points/count")
+
+
+def _is_write(method: str, path: str) -> bool:
+    if method not in {"PUT", "POST", "DELETE"} or not path.startswith("/collections/"):
+        return False
+    return not path.endswith(READS) and not (method == "POST" and path.endswith("/points"))  # retrieve
+
+
 @app.middleware("http")
 async def record(request: Request, call_next: Any) -> Any:
-    if request.method in {"PUT", "POST", "DELETE"} and request.url.path.startswith("/collections/"):
+    if _is_write(request.method, request.url.path):
         raw = await request.body()
         entry = {"method": request.method, "path": request.url.path, "query": dict(request.query_params)}
         entry["body"] = json.loads(raw) if raw else None
@@ -126,24 +135,48 @@ async def count(name: str, request: Request) -> dict[str, Any]:
         return ok({"count": client.count(name, count_filter=body.filter, exact=True).count})
 
 
+def _query(name: str, body: models.QueryRequest) -> Any:
+    return client.query_points(
+        name,
+        query=body.query,
+        prefetch=body.prefetch,
+        using=body.using,
+        query_filter=body.filter,
+        limit=body.limit or 10,
+        with_payload=body.with_payload if body.with_payload is not None else True,
+        with_vectors=body.with_vector if body.with_vector is not None else False,
+    )
+
+
 @app.post("/collections/{name}/points/query")
 async def query(name: str, request: Request) -> dict[str, Any]:
     started = time.perf_counter()
     body = models.QueryRequest.model_validate(await request.json())
     with lock:
-        res = client.query_points(
-            name,
-            query=body.query,
-            prefetch=body.prefetch,
-            using=body.using,
-            query_filter=body.filter,
-            limit=body.limit or 10,
-            with_payload=body.with_payload if body.with_payload is not None else True,
-            with_vectors=body.with_vector if body.with_vector is not None else False,
-        )
+        res = _query(name, body)
     out = ok(_dump(res))
     out["time"] = time.perf_counter() - started
     return out
+
+
+@app.post("/collections/{name}/points/query/batch")
+async def query_batch(name: str, request: Request) -> dict[str, Any]:
+    body = models.QueryRequestBatch.model_validate(await request.json())
+    with lock:
+        return ok([_dump(_query(name, q)) for q in body.searches])
+
+
+@app.post("/collections/{name}/points")
+async def retrieve(name: str, request: Request) -> dict[str, Any]:
+    body = models.PointRequest.model_validate(await request.json())
+    with lock:
+        records = client.retrieve(
+            name,
+            ids=body.ids,
+            with_payload=body.with_payload if body.with_payload is not None else True,
+            with_vectors=body.with_vector if body.with_vector is not None else False,
+        )
+    return ok(_dump(records))
 
 
 def main() -> None:

@@ -1,0 +1,97 @@
+"""Per-query fusion of the dense and the sparse candidate lists: how much each retriever counts depends on
+whether its list says anything for this query and on how much the two lists agree.
+
+Fixed equal-weight RRF lets a weak retriever pull good results of the other down (a BM25 list whose top
+scores are flat, because the query's words are common, counts as much as a sharp dense list). The fusion
+here is a convex combination of per-query min-max normalised scores (Bruch, Gai & Ingber, "An Analysis of
+Fusion Functions for Hybrid Retrieval", ACM TOIS 2023: a convex combination of normalised scores beats RRF
+and needs only a few training queries to fit its weight) with a dense-dominant prior, whose weight moves
+per query (dynamic alpha, as in Hsu & Tzeng, "DAT: Dynamic Alpha Tuning for Hybrid Retrieval in RAG",
+2025, here from list statistics instead of an LLM judge): a flat list (its top scores alike: a
+query-performance signal in the spirit of Shtok et al., "Predicting Query Performance by Query-Drift
+Estimation", TOIS 2012) leaves the other list alone, and the weight shifts with the overlap of the two
+top lists. The constants were fit on training queries only (bench/fusion_tuning.py, docs/benchmarks.md);
+the fit set the score-gap term to 0 (it did not help on either training set) and kept the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# One retriever's candidates for one query, best first: (point id, raw score).
+Ranked = list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """The constants of the adaptive fusion (fit on SciFact train and the MS MARCO subset's train half)."""
+
+    dense_prior: float = 0.65  # the dense weight when both lists are alike (a dense-dominant prior)
+    confidence: float = 0.0  # how far the difference of the two lists' confidence moves the weight
+    disagreement: float = -0.1  # how far the weight moves toward dense as the two top lists disagree
+    floor: float = 0.1  # neither retriever's weight goes below this (unless its list is flat) ...
+    flat: float = 0.05  # ... a list whose confidence is at most this is flat: the other one decides alone
+    depth: int = 10  # the rank whose score measures confidence, and the depth of the overlap
+
+    @property
+    def ceiling(self) -> float:
+        return 1.0 - self.floor
+
+
+def normalised(ranked: Ranked) -> dict[str, float]:
+    """Min-max over the list: the top gets 1, the last 0. A flat list (no information) gets 0 everywhere."""
+    if not ranked:
+        return {}
+    top, bottom = ranked[0][1], min(s for _, s in ranked)
+    span = top - bottom
+    return {pid: (s - bottom) / span if span > 0 else 0.0 for pid, s in ranked}
+
+
+def confidence(ranked: Ranked, depth: int) -> float:
+    """How sharply the list's top stands out: 1 - (normalised score at rank `depth`), in [0, 1]. A flat top
+    (many candidates scoring alike) is near 0; a list of fewer than two candidates has no confidence."""
+    if len(ranked) < 2:
+        return 0.0
+    top, bottom = ranked[0][1], min(s for _, s in ranked)
+    if top <= bottom:
+        return 0.0
+    return (top - ranked[min(depth, len(ranked)) - 1][1]) / (top - bottom)
+
+
+def overlap(a: Ranked, b: Ranked, depth: int) -> float:
+    """The share of the top `depth` ids two lists have in common, in [0, 1]."""
+    if not a or not b:
+        return 0.0
+    top_a, top_b = {pid for pid, _ in a[:depth]}, {pid for pid, _ in b[:depth]}
+    return len(top_a & top_b) / min(depth, len(top_a), len(top_b))
+
+
+def dense_weight(dense: Ranked, sparse: Ranked, w: FusionWeights) -> float:
+    """The per-query weight of the dense list (the sparse list gets 1 minus it), bounded to
+    [floor, 1 - floor]; a missing or flat list (its top scores all alike) leaves the other one alone."""
+    if not sparse or confidence(sparse, w.depth) <= w.flat:
+        return 1.0
+    if not dense or confidence(dense, w.depth) <= w.flat:
+        return 0.0
+    gap = confidence(dense, w.depth) - confidence(sparse, w.depth)
+    alpha = w.dense_prior + w.confidence * gap + w.disagreement * (1.0 - overlap(dense, sparse, w.depth))
+    return min(w.ceiling, max(w.floor, alpha))
+
+
+def adaptive_fusion(dense: Ranked, sparse: Ranked, w: FusionWeights) -> Ranked:
+    """The union of both lists, scored alpha * dense + (1 - alpha) * sparse on normalised scores (a
+    candidate missing from a list scores that list's minimum, 0), best first; ties keep dense order."""
+    alpha = dense_weight(dense, sparse, w)
+    nd, ns = normalised(dense), normalised(sparse)
+    order = list(dict.fromkeys([pid for pid, _ in dense] + [pid for pid, _ in sparse]))
+    scored = [(pid, alpha * nd.get(pid, 0.0) + (1 - alpha) * ns.get(pid, 0.0)) for pid in order]
+    return sorted(scored, key=lambda x: -x[1])
+
+
+def rrf_fusion(lists: list[Ranked], k: int) -> Ranked:
+    """Reciprocal rank fusion (Cormack, Clarke & Buettcher, SIGIR 2009): sum of 1/(k + rank)."""
+    scores: dict[str, float] = {}
+    for ranked in lists:
+        for rank, (pid, _) in enumerate(ranked, start=1):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda x: -x[1])
