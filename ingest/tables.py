@@ -31,6 +31,8 @@ class Table:
         does not fit with the header goes alone; only a row over OVERSIZED_ROW_FACTOR times `size` (a cell
         holding pages of text) is cut, each part under the header."""
         head = self.header_lines()
+        if len(head) > size // 2:
+            return self.pairs(size)
         out: list[str] = []
         group: list[str] = []
         used = len(head)
@@ -48,6 +50,26 @@ class Table:
         if group or not out:
             out.append("\n".join([head, *group]))
         return out
+
+    def pairs(self, size: int) -> list[str]:
+        """A table too wide for its header row to lead every part (hundreds of columns): each row as
+        `header: value` pairs, cut only between cells, every part of a row led by the row's first cell."""
+        out: list[str] = []
+        for row in self.rows:
+            key = f"{self.header[0]}: {row[0]}" if self.header and row else ""
+            cells = [f"{h}: {v}" for h, v in zip(self.header[1:], row[1:], strict=False) if v]
+            part: list[str] = [key] if key else []
+            used = len(key)
+            for cell in cells:
+                cell = cell[: max(1, size - len(key) - 2)]  # one cell holding pages of text is cut
+                if part and part != [key] and used + 2 + len(cell) > size:
+                    out.append("; ".join(part))
+                    part, used = ([key] if key else []), len(key)
+                part.append(cell)
+                used += 2 + len(cell)
+            if part:
+                out.append("; ".join(part))
+        return out or [self.markdown()[:size]]
 
 
 def _line(cells: tuple[str, ...]) -> str:

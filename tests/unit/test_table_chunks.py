@@ -85,3 +85,21 @@ def test_a_small_table_packed_with_text_is_never_handed_to_the_splitter() -> Non
     long = "The quarter went well. " * 120
     chunks = list(Chunker(chunk_chars=600, overlap=50, min_chars=500).chunks([table, Block(long, 1)]))
     assert chunks[0].text == table.text  # kept whole, on its own, not split together with the paragraph
+
+
+def test_a_table_too_wide_for_its_header_becomes_header_value_pairs_in_a_few_chunks() -> None:
+    """Hundreds of columns (a correlation matrix exported to CSV): a header row on every part would be
+    larger than a chunk; each row becomes `header: value` pairs, cut between cells, each part keyed by the
+    row's first cell — a handful of chunks, not thousands."""
+    from ingest.tables import Table
+
+    header = ("Marker", *(f"Frequency of marker {i} unstimulated" for i in range(300)))
+    rows = tuple((f"row{r}", *(f"0.{r}{i:03d}" for i in range(300))) for r in range(10))
+    pieces = Table(header, rows).pieces(1000)
+    assert len(pieces) < 200, len(pieces)
+    assert all(len(p) <= 1000 for p in pieces)
+    for p in pieces:
+        assert p.startswith("Marker: row"), p[:40]
+    assert any("Frequency of marker 299 unstimulated: 0.9299" in p for p in pieces)
+    joined = "\n".join(pieces)
+    assert all(f"Frequency of marker {i} unstimulated: 0.3{i:03d}" in joined for i in range(300))
