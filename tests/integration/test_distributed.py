@@ -69,7 +69,8 @@ def test_twenty_documents_of_different_formats_end_to_end(stack: Stack, worker: 
     winter = api.search("winter sports skiing", top_k=5)
     assert any(h["filename"] == "winter-sports.epub" for h in winter)
     dpr = api.search("term-matching methods like BM25 are sensitive to highly selective keywords", top_k=3)[0]
-    assert (dpr["filename"], dpr["page"]) == ("multi-column.pdf", 7)  # the DPR paper, section 5.3
+    # The DPR paper says it twice: section 5.3 (page 7) and, nearly word for word, appendix C (page 12).
+    assert (dpr["filename"], dpr["page"]) in {("multi-column.pdf", 7), ("multi-column.pdf", 12)}
     assert worker.poll() is None
 
 
