@@ -50,6 +50,10 @@ def llama_server_argv(
         str(port),
         "--n_ctx",
         str(n_ctx),
+        # llama-cpp-python's server otherwise cuts a running stream short whenever another request takes
+        # its lock — a health check on /v1/models every 15 s is enough to truncate a slow answer.
+        "--interrupt_requests",
+        "False",
     ]
     if threads > 0:
         argv += ["--n_threads", str(threads)]

@@ -72,3 +72,21 @@ def test_a_malformed_request_is_refused_at_once_with_the_servers_reason(chat: Ch
     assert time.monotonic() - started < 0.25  # no backoff: retrying cannot fix a bad request
     assert err.value.status not in RETRY_STATUSES  # llama.cpp answers 500 for validation errors
     assert "role" in err.value.detail
+
+
+def test_a_health_check_during_a_stream_does_not_cut_the_stream_short(
+    chat: ChatClient, server: Server
+) -> None:
+    """Compose and the chart probe /v1/models every few seconds; llama-cpp-python's server, left to its
+    default, ends a running stream when another request arrives."""
+    import httpx
+
+    seen: list[str] = []
+    for chunk in chat.stream(MESSAGES * 1, max_tokens=48, temperature=0):
+        if chunk["choices"]:
+            seen.append(chunk["choices"][0]["delta"].get("content") or "")
+            if len(seen) == 2:
+                assert httpx.get(f"{server.v1}/models", timeout=30).status_code == 200
+        finish = chunk["choices"][0].get("finish_reason") if chunk["choices"] else None
+    assert len(seen) > 4, seen
+    assert finish in ("stop", "length")
