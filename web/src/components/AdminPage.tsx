@@ -16,12 +16,18 @@ export function AdminPage({ api, me }: { api: Api; me: Me }) {
   const [created, setCreated] = useState<NewKey | null>(null);
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
 
+  // Only the latest load may set the list: the first load, still in flight when a key is created,
+  // would otherwise overwrite the fresher list that the creation's reload brought.
+  const loads = useRef(0);
   const load = useCallback(async () => {
+    const mine = ++loads.current;
     try {
       const [k, u] = await Promise.all([api.listKeys(), api.listUsers()]);
+      if (mine !== loads.current) return;
       setKeys(k.keys);
       setUsers(u.users);
     } catch (err) {
+      if (mine !== loads.current) return;
       setError(err);
       setKeys((k) => k ?? []);
     }
