@@ -60,8 +60,9 @@ class Table:
             cells = [f"{h}: {v}" for h, v in zip(self.header[1:], row[1:], strict=False) if v]
             part: list[str] = [key] if key else []
             used = len(key)
-            for cell in cells:
-                cell = cell[: max(1, size - len(key) - 2)]  # one cell holding pages of text is cut
+            step = max(1, size - len(key) - 2)
+            # A cell holding pages of text is cut into parts of a chunk each; none of it is dropped.
+            for cell in (c[i : i + step] for c in cells for i in range(0, len(c), step)):
                 if part and part != [key] and used + 2 + len(cell) > size:
                     out.append("; ".join(part))
                     part, used = ([key] if key else []), len(key)

@@ -103,3 +103,14 @@ def test_a_table_too_wide_for_its_header_becomes_header_value_pairs_in_a_few_chu
     assert any("Frequency of marker 299 unstimulated: 0.9299" in p for p in pieces)
     joined = "\n".join(pieces)
     assert all(f"Frequency of marker {i} unstimulated: 0.3{i:03d}" in joined for i in range(300))
+
+
+def test_a_long_cell_of_a_wide_table_is_cut_into_parts_and_nothing_is_dropped() -> None:
+    from ingest.tables import Table
+
+    header = ("Marker", *(f"Frequency of marker {i} unstimulated" for i in range(300)))
+    notes = " ".join(f"note{i}" for i in range(600))  # one cell of about 4,500 characters
+    row = ("row0", notes, *(f"0.{i:03d}" for i in range(299)))
+    pieces = Table(header, (row,)).pieces(1000)
+    assert all(len(p) <= 1000 for p in pieces)
+    assert "note599" in "".join(pieces)
