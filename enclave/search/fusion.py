@@ -10,8 +10,14 @@ per query (dynamic alpha, as in Hsu & Tzeng, "DAT: Dynamic Alpha Tuning for Hybr
 2025, here from list statistics instead of an LLM judge): a flat list (its top scores alike: a
 query-performance signal in the spirit of Shtok et al., "Predicting Query Performance by Query-Drift
 Estimation", TOIS 2012) leaves the other list alone, and the weight shifts with the overlap of the two
-top lists. The constants were fit on training queries only (bench/fusion_tuning.py, docs/benchmarks.md);
-the fit set the score-gap term to 0 (it did not help on either training set) and kept the others.
+top lists. Scores are scaled by the list's top score with 0 as the floor (the theoretical-minimum scaling
+Bruch et al. recommend: 0 is what a chunk sharing no term scores under BM25 and, for the cosine, where
+unrelated text lies), so a list keeps its own spread: a dense list whose 100th candidate still scores 0.8
+of its top says that candidate is nearly as good, where min-max would call it worthless. A candidate one
+list did not return gets that list's last score, the most it can have scored (the list would have returned
+it otherwise). The constants were fit on training queries only (bench/fusion_tuning.py,
+docs/benchmarks.md): the fit set the score-gap term to 0 (it did not help on either training set),
+preferred the top scale to min-max on both training sets, and kept the others.
 """
 
 from __future__ import annotations
@@ -28,23 +34,27 @@ class FusionWeights:
 
     dense_prior: float = 0.65  # the dense weight when both lists are alike (a dense-dominant prior)
     confidence: float = 0.0  # how far the difference of the two lists' confidence moves the weight
-    disagreement: float = -0.1  # how far the weight moves toward dense as the two top lists disagree
+    disagreement: float = -0.05  # how far the weight moves as the two top lists disagree (< 0: to sparse)
     floor: float = 0.1  # neither retriever's weight goes below this (unless its list is flat) ...
     flat: float = 0.05  # ... a list whose confidence is at most this is flat: the other one decides alone
     depth: int = 10  # the rank whose score measures confidence, and the depth of the overlap
+    scale: str = "top"  # "top": score / top score, floor 0 (TM2C2); "range": min-max over the list
 
     @property
     def ceiling(self) -> float:
         return 1.0 - self.floor
 
 
-def normalised(ranked: Ranked) -> dict[str, float]:
-    """Min-max over the list: the top gets 1, the last 0. A flat list (no information) gets 0 everywhere."""
+def normalised(ranked: Ranked, scale: str = "top") -> dict[str, float]:
+    """Scores on [0, 1], the top at 1. "top": each score's share of the top score, negatives at 0 (the
+    floor is what no match scores, so the last candidate keeps its distance from nothing); "range":
+    min-max over the list, the last at 0. A list with nothing above its floor gets 0 everywhere."""
     if not ranked:
         return {}
-    top, bottom = ranked[0][1], min(s for _, s in ranked)
+    top = ranked[0][1]
+    bottom = 0.0 if scale == "top" else min(s for _, s in ranked)
     span = top - bottom
-    return {pid: (s - bottom) / span if span > 0 else 0.0 for pid, s in ranked}
+    return {pid: max(0.0, (s - bottom) / span) if span > 0 else 0.0 for pid, s in ranked}
 
 
 def confidence(ranked: Ranked, depth: int) -> float:
@@ -80,11 +90,12 @@ def dense_weight(dense: Ranked, sparse: Ranked, w: FusionWeights) -> float:
 
 def adaptive_fusion(dense: Ranked, sparse: Ranked, w: FusionWeights) -> Ranked:
     """The union of both lists, scored alpha * dense + (1 - alpha) * sparse on normalised scores (a
-    candidate missing from a list scores that list's minimum, 0), best first; ties keep dense order."""
+    candidate missing from a list gets that list's last score), best first; ties keep dense order."""
     alpha = dense_weight(dense, sparse, w)
-    nd, ns = normalised(dense), normalised(sparse)
+    nd, ns = normalised(dense, w.scale), normalised(sparse, w.scale)
+    last_d, last_s = min(nd.values(), default=0.0), min(ns.values(), default=0.0)
     order = list(dict.fromkeys([pid for pid, _ in dense] + [pid for pid, _ in sparse]))
-    scored = [(pid, alpha * nd.get(pid, 0.0) + (1 - alpha) * ns.get(pid, 0.0)) for pid in order]
+    scored = [(pid, alpha * nd.get(pid, last_d) + (1 - alpha) * ns.get(pid, last_s)) for pid in order]
     return sorted(scored, key=lambda x: -x[1])
 
 

@@ -35,11 +35,29 @@ SHARP = ranked("d", [0.9, 0.5, 0.45, 0.4, 0.38, 0.36, 0.35, 0.34, 0.33, 0.32, 0.
 FLAT = ranked("s", [4.01, 4.0, 4.0, 4.0, 3.99, 3.99, 3.99, 3.98, 3.98, 3.98, 3.97, 1.0])
 
 
-def test_normalised_scores_run_from_one_to_zero_and_a_flat_list_counts_nothing() -> None:
-    n = normalised(ranked("x", [3.0, 2.0, 1.0]))
-    assert (n["x0"], n["x1"], n["x2"]) == (1.0, 0.5, 0.0)
-    assert set(normalised(ranked("x", [2.0, 2.0, 2.0])).values()) == {0.0}
+def test_normalised_scores_are_shares_of_the_top_with_zero_as_the_floor() -> None:
+    n = normalised(ranked("x", [4.0, 2.0, 1.0]))
+    assert (n["x0"], n["x1"], n["x2"]) == (1.0, 0.5, 0.25)  # the last keeps its distance from nothing
+    assert normalised(ranked("x", [0.5, -0.2]))["x1"] == 0.0  # a negative cosine sits at the floor
+    assert set(normalised(ranked("x", [0.0, 0.0])).values()) == {0.0}
+    r = normalised(ranked("x", [3.0, 2.0, 1.0]), "range")
+    assert (r["x0"], r["x1"], r["x2"]) == (1.0, 0.5, 0.0)
+    assert set(normalised(ranked("x", [2.0, 2.0, 2.0]), "range").values()) == {0.0}
     assert confidence(ranked("x", [2.0, 2.0, 2.0]), 10) == 0.0
+
+
+def test_a_candidate_missing_from_a_list_gets_that_lists_last_score() -> None:
+    # "c" leads the sparse list but the dense list did not return it: it scored at most the dense list's
+    # last (0.7 of the top 0.8), so it is scored with that, not with nothing.
+    dense, sparse = [("a", 0.8), ("b", 0.7)], [("c", 9.0), ("a", 8.0), ("b", 7.0)]
+    w = FusionWeights(dense_prior=0.7, disagreement=0.0, floor=0.1, flat=0.0)
+    fused = dict(adaptive_fusion(dense, sparse, w))
+    assert fused["c"] == pytest.approx(0.7 * 0.7 / 0.8 + 0.3 * 1.0)
+    assert fused["b"] == pytest.approx(0.7 * 0.7 / 0.8 + 0.3 * 7 / 9)
+    assert [pid for pid, _ in adaptive_fusion(dense, sparse, w)] == ["a", "c", "b"]
+    # On the range scale the dense list's last is worth 0: "b" then holds nothing over "c" but its BM25.
+    minmax = FusionWeights(dense_prior=0.7, disagreement=0.0, floor=0.1, flat=0.0, scale="range")
+    assert dict(adaptive_fusion(dense, sparse, minmax))["b"] == pytest.approx(0.0)
 
 
 def test_a_flat_sparse_list_leaves_the_weight_with_the_sharp_dense_list() -> None:
