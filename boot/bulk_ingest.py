@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from boot.ingest_progress import Bars, FileResult, Report, print_report
+from boot.interrupt import run_interruptible
 from enclave_client import APIError, AsyncEnclaveClient, ConnectionFailed, Document, RetryPolicy
 
 DEFAULT_COLLECTION = "default"
@@ -250,7 +251,7 @@ def main(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
             as_json=args.json,
         )
-        report = asyncio.run(ingest(opts))
+        report = run_interruptible(ingest(opts))
     except UsageError as exc:
         print(f"enclave ingest: {exc}", file=sys.stderr)
         return 2
