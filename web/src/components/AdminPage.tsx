@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Api, ApiKey, Me, NewKey, Role, User } from '../lib/api';
 import { formatDate } from '../lib/format';
 import { ConfirmDialog, ErrorBanner, type ConfirmRequest } from './common';
+import { useLatest } from './useLatest';
 
 export function AdminPage({ api, me }: { api: Api; me: Me }) {
   const [keys, setKeys] = useState<ApiKey[] | null>(null);
@@ -18,20 +19,20 @@ export function AdminPage({ api, me }: { api: Api; me: Me }) {
 
   // Only the latest load may set the list: the first load, still in flight when a key is created,
   // would otherwise overwrite the fresher list that the creation's reload brought.
-  const loads = useRef(0);
+  const begin = useLatest();
   const load = useCallback(async () => {
-    const mine = ++loads.current;
+    const latest = begin();
     try {
       const [k, u] = await Promise.all([api.listKeys(), api.listUsers()]);
-      if (mine !== loads.current) return;
+      if (!latest()) return;
       setKeys(k.keys);
       setUsers(u.users);
     } catch (err) {
-      if (mine !== loads.current) return;
+      if (!latest()) return;
       setError(err);
       setKeys((k) => k ?? []);
     }
-  }, [api]);
+  }, [api, begin]);
 
   useEffect(() => {
     void load();

@@ -1,7 +1,7 @@
 // Tenant admins: the audit log, newest first, filtered by action, actor, document, outcome and time,
 // paged by cursor (reading the log adds rows of its own, which must not shift the pages), and exported as
 // JSON Lines with the same filter.
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Api, AuditPage as Page, Me } from '../lib/api';
 import {
   actorLabel,
@@ -16,6 +16,7 @@ import { formatDate } from '../lib/format';
 import { AuditFilters } from './AuditFilters';
 import { ErrorBanner } from './common';
 import { useDirectory } from './useDirectory';
+import { useLatest } from './useLatest';
 
 const PAGE_SIZE = 50;
 
@@ -27,19 +28,19 @@ export function AuditPage({ api, me }: { api: Api; me: Me }) {
   const [page, setPage] = useState<Page | null>(null);
   const [error, setError] = useState<unknown>(null);
   const cursor = cursors[cursors.length - 1];
-  const request = useRef(0);
+  const begin = useLatest(); // only the latest filter's answer is shown
 
   const load = useCallback(async () => {
-    const id = ++request.current; // only the latest filter's answer is shown
+    const latest = begin();
     try {
       const result = await api.listAudit(auditListQuery(filter, PAGE_SIZE, cursor));
-      if (id !== request.current) return;
+      if (!latest()) return;
       setPage(result);
       setError(null);
     } catch (err) {
-      if (id === request.current) setError(err);
+      if (latest()) setError(err);
     }
-  }, [api, filter, cursor]);
+  }, [api, begin, filter, cursor]);
 
   useEffect(() => {
     void load();

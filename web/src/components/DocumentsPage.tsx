@@ -1,5 +1,5 @@
 // The documents page: upload (members and admins) and the searchable, paged library.
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Api, Doc, DocPage, Me } from '../lib/api';
 import { inlineType, openOriginal } from '../lib/files';
 import { formatBytes, formatCount, formatDate } from '../lib/format';
@@ -8,6 +8,7 @@ import { AclEditor } from './AclEditor';
 import { ConfirmDialog, ErrorBanner, type ConfirmRequest } from './common';
 import { StatusBadge, Uploader } from './Uploader';
 import { useDirectory } from './useDirectory';
+import { useLatest } from './useLatest';
 
 const PAGE_SIZE = 20;
 
@@ -28,7 +29,7 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
   const self = me.user_id ?? me.key_id;
   // Owners and admins may change a document's access or delete it.
   const canChange = (doc: Doc) => canUpload && (me.role === 'admin' || doc.owner === self);
-  const request = useRef(0);
+  const begin = useLatest();
 
   // Typing in the search box waits for a pause before asking the server.
   useEffect(() => {
@@ -40,10 +41,10 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
   }, [query]);
 
   const load = useCallback(async () => {
-    const id = ++request.current;
+    const latest = begin();
     try {
       const result = await api.listDocuments({ q: search, status, collection, limit: PAGE_SIZE, offset });
-      if (id !== request.current) return;
+      if (!latest()) return;
       // Deleting the last document of a page moves back a page.
       if (result.documents.length === 0 && result.total > 0 && offset > 0) {
         setOffset(Math.max(0, offset - PAGE_SIZE));
@@ -52,9 +53,9 @@ export function DocumentsPage({ api, me, active }: { api: Api; me: Me; active: b
       setPage(result);
       setError(null);
     } catch (err) {
-      if (id === request.current) setError(err);
+      if (latest()) setError(err);
     }
-  }, [api, search, status, collection, offset]);
+  }, [api, begin, search, status, collection, offset]);
 
   useEffect(() => {
     if (active) void load();
