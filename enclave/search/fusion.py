@@ -16,8 +16,8 @@ unrelated text lies), so a list keeps its own spread: a dense list whose 100th c
 of its top says that candidate is nearly as good, where min-max would call it worthless. A candidate one
 list did not return gets that list's last score, the most it can have scored (the list would have returned
 it otherwise). The constants were fit on training queries only (bench/fusion_tuning.py,
-docs/benchmarks.md): the fit set the score-gap term to 0 (it did not help on either training set),
-preferred the top scale to min-max on both training sets, and kept the others.
+docs/benchmarks.md): the fit set the score-gap term to 0 (it did not help on either training set), and
+its best top-scale setting beat its best min-max one on both training sets.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from enclave.inference.errors import ModelRequestError
@@ -79,10 +80,8 @@ def test_a_health_check_during_a_stream_does_not_cut_the_stream_short(
 ) -> None:
     """Compose and the chart probe /v1/models every few seconds; llama-cpp-python's server, left to its
     default, ends a running stream when another request arrives."""
-    import httpx
-
     seen: list[str] = []
-    for chunk in chat.stream(MESSAGES * 1, max_tokens=48, temperature=0):
+    for chunk in chat.stream(MESSAGES, max_tokens=48, temperature=0):
         if chunk["choices"]:
             seen.append(chunk["choices"][0]["delta"].get("content") or "")
             if len(seen) == 2:
